@@ -1,0 +1,82 @@
+/**
+ * A consumer is the engine's side of one Dequeue stream (or one HTTP long-poll): how many
+ * of its deliveries may be unsettled at once, how many it still wants, and whether its
+ * transport can take more now.
+ *
+ * Invariants: `inFlight` counts this consumer's deliveries not yet acked, nacked or expired;
+ * the queue leases a message to it only while `hasCapacity`. The consumer is also a timer
+ * entry: its wait timer ends it when no message arrived for `idleMs`, or at `deadlineAt`.
+ */
+import { TimerEntry } from './timer-wheel';
+import type { Message } from './message';
+import type { CoraError } from '../errors';
+import type { Queue } from './queue';
+
+/** Where deliveries go. Implementations must not call back into the engine synchronously. */
+export interface DeliverySink {
+  /** `message` was just leased to this consumer; copy what is needed now (it changes later). */
+  deliver(message: Message): void;
+  /** The wait timer fired (no message for wait_time, or the deadline came). */
+  expired(): void;
+  /** The consumer was ended by the engine (queue deleted). */
+  closed(reason: CoraError): void;
+}
+
+export interface ConsumerOptions {
+  maxInFlight: number;
+  visibilityTimeoutMs: number;
+  /** Deliveries before the consumer is done; Infinity for no limit. */
+  maxMessages: number;
+  /** End when no message arrived for this long; null for never. */
+  idleMs: number | null;
+  /** End at this time regardless; null for never. */
+  deadlineAt: number | null;
+}
+
+export class Consumer extends TimerEntry {
+  inFlight = 0;
+  remaining: number;
+  /** Set by the transport while it cannot take more (write backpressure). */
+  paused = false;
+  /** The queue it is subscribed to; null once it ended. */
+  owner: Queue | null = null;
+  // Intrusive FIFO of the queue's consumers waiting for a message (fair round robin).
+  waitingPrev: Consumer | null = null;
+  waitingNext: Consumer | null = null;
+  waiting = false;
+
+  readonly maxInFlight: number;
+  readonly visibilityTimeoutMs: number;
+  readonly idleMs: number | null;
+  readonly deadlineAt: number | null;
+
+  constructor(
+    options: ConsumerOptions,
+    readonly sink: DeliverySink,
+  ) {
+    super();
+    this.maxInFlight = options.maxInFlight;
+    this.visibilityTimeoutMs = options.visibilityTimeoutMs;
+    this.remaining = options.maxMessages;
+    this.idleMs = options.idleMs;
+    this.deadlineAt = options.deadlineAt;
+  }
+
+  get hasCapacity(): boolean {
+    return this.owner !== null && !this.paused && this.remaining > 0 && this.inFlight < this.maxInFlight;
+  }
+
+  /** When the wait timer should fire if the last delivery (or the start) was at `now`. */
+  waitExpiry(now: number): number | null {
+    const idle = this.idleMs === null ? null : now + this.idleMs;
+    if (idle === null) return this.deadlineAt;
+    return this.deadlineAt === null ? idle : Math.min(idle, this.deadlineAt);
+  }
+
+  /** Bookkeeping for a delivery made to this consumer. */
+  took(message: Message): void {
+    this.inFlight++;
+    this.remaining--;
+    message.holder = this;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The storage boundary. The engine keeps every queue in memory and tells a `Journal` each
+ * change that must survive a restart; a `Storage` makes those changes durable and, at
+ * start, replays what it holds into the engine. The engine knows nothing about files.
+ *
+ * Contract for journal calls: they are synchronous and buffer their record. A call that
+ * can refuse (`enqueued`, when the disk is full) throws a CoraError before the engine
+ * changes anything. Records of one turn of the event loop are made durable together
+ * (group commit); `Storage.commit()` resolves once everything journaled so far is durable,
+ * and the server replies to a request only then.
+ *
+ * Deliberately outside the journal: lease expiry, visibility extensions and delayed
+ * messages coming due (replay derives them from time), and statistics counters.
+ */
+import type { Message } from '../engine/message';
+import type { QueueSettings } from '../engine/queue';
+
+export interface Journal {
+  queueCreated(name: string, settings: QueueSettings, createdAt: number): void;
+  queueDeleted(name: string): void;
+  /** A full record: the message is now live in `queue`, ready at `readyAt`. */
+  enqueued(queue: string, message: Message, readyAt: number): void;
+  /** The message was delivered: its delivery count is now `message.deliveryCount`. */
+  delivered(queue: string, message: Message): void;
+  /** The message was given back (Nack) and is ready again at `readyAt`. */
+  requeued(queue: string, message: Message, readyAt: number): void;
+  /** The message left the queue for good: acked, purged, or dead-lettered. */
+  removed(queue: string, message: Message): void;
+}
+
+/** A message as storage hands it back at start. */
+export interface RestoredMessage {
+  id: string;
+  seq: number;
+  priority: number;
+  payload: Buffer;
+  attributes: Record<string, string>;
+  enqueuedAt: number;
+  deliveryCount: number;
+  readyAt: number;
+}
+
+/** What storage replays into at start: the broker implements it. */
+export interface RestoreTarget {
+  restoreQueue(name: string, settings: QueueSettings, createdAt: number): void;
+  restoreMessage(queue: string, message: RestoredMessage): void;
+}
+
+export interface Storage {
+  /** 'memory' or 'wal': shown in logs and health. */
+  readonly kind: string;
+  readonly journal: Journal;
+  /** Replays what is stored into `target`. Called once, before the server listens. */
+  open(target: RestoreTarget): Promise<void>;
+  /**
+   * Resolves when every record journaled so far is durable. null when that is already so
+   * (no await needed on the hot path).
+   */
+  commit(): Promise<void> | null;
+  close(): Promise<void>;
+}
