@@ -61,15 +61,14 @@ export class PriorityHeap<T extends HeapItem> {
   firstInOrder(limit: number): T[] {
     const out: T[] = [];
     const items = this.items;
-    if (items.length === 0 || limit <= 0) return out;
-    const frontier: number[] = [0];
-    const less = (x: number, y: number): boolean => this.before(items[x], items[y]);
-    while (out.length < limit && frontier.length > 0) {
-      const idx = popIndex(frontier, less);
-      out.push(items[idx]);
-      const l = 2 * idx + 1;
-      if (l < items.length) pushIndex(frontier, l, less);
-      if (l + 1 < items.length) pushIndex(frontier, l + 1, less);
+    const frontier = new PriorityHeap<{ heapIndex: number; at: number }>((a, b) => this.before(items[a.at], items[b.at]));
+    if (items.length > 0) frontier.push({ heapIndex: -1, at: 0 });
+    while (out.length < limit && frontier.size > 0) {
+      const { at } = frontier.pop() as { at: number };
+      out.push(items[at]);
+      for (const child of [2 * at + 1, 2 * at + 2]) {
+        if (child < items.length) frontier.push({ heapIndex: -1, at: child });
+      }
     }
     return out;
   }
@@ -119,35 +118,4 @@ export class PriorityHeap<T extends HeapItem> {
     items[i] = item;
     item.heapIndex = i;
   }
-}
-
-// A plain array heap of indices for firstInOrder's frontier (small: at most k + 1 entries).
-function pushIndex(h: number[], v: number, less: (x: number, y: number) => boolean): void {
-  h.push(v);
-  let i = h.length - 1;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!less(h[i], h[p])) break;
-    [h[i], h[p]] = [h[p], h[i]];
-    i = p;
-  }
-}
-
-function popIndex(h: number[], less: (x: number, y: number) => boolean): number {
-  const top = h[0];
-  const last = h.pop() as number;
-  if (h.length > 0) {
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const c = r < h.length && less(h[r], h[l]) ? r : l;
-      if (!less(h[c], h[i])) break;
-      [h[i], h[c]] = [h[c], h[i]];
-      i = c;
-    }
-  }
-  return top;
 }
