@@ -86,8 +86,12 @@ export class TimerWheel<T extends TimerEntry = TimerEntry> {
     return top === undefined ? null : top.expiration;
   }
 
-  /** Schedules `entry` at `entry.expiresAt` (must not be scheduled already). */
+  /**
+   * Schedules `entry` at `entry.expiresAt` (must not be scheduled already). A fractional
+   * time is rounded up to the next millisecond: an entry never fires early.
+   */
   add(entry: T): void {
+    entry.expiresAt = Math.ceil(entry.expiresAt);
     this.count++;
     this.place(entry);
   }

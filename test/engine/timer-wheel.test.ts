@@ -116,6 +116,18 @@ describe('TimerWheel', () => {
     expect(fired).toEqual([a]);
   });
 
+  test('a fractional expiry fires at the next whole millisecond, never early, and advance terminates', () => {
+    const wheel = new TimerWheel<T>(START, 256);
+    const a = new T(1, START + 10.3);
+    wheel.add(a);
+    const fired: number[] = [];
+    wheel.advance(START + 10, () => fired.push(10));
+    expect(fired).toEqual([]);
+    wheel.advance(START + 11, () => fired.push(11));
+    expect(fired).toEqual([11]);
+    expect(wheel.nextDeadline()).toBeNull();
+  });
+
   test('cancelling the last timer of a bucket clears the deadline', () => {
     const wheel = new TimerWheel<T>(START, 256);
     const a = new T(1, START + 30);

@@ -1,0 +1,171 @@
+/**
+ * Server configuration: one table of options, each settable by a command-line flag and an
+ * environment variable (the flag wins). README's configuration table mirrors OPTIONS (a
+ * test keeps them in step).
+ */
+export interface Limits {
+  maxPayloadBytes: number;
+  maxBatchSize: number;
+  maxAttributes: number;
+  maxAttributeValueBytes: number;
+  maxQueues: number;
+  defaultMaxDepth: number;
+  maxConsumersPerQueue: number;
+  defaultMaxInFlight: number;
+  maxInFlight: number;
+  maxDelayMs: number;
+  defaultVisibilityTimeoutMs: number;
+  maxRequestBytes: number;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  storage: 'memory' | 'wal';
+  dataDir: string;
+  authToken: string | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  shutdownGraceMs: number;
+  limits: Limits;
+}
+
+type Kind = 'string' | 'int' | 'bytes' | 'duration';
+
+interface Option {
+  flag: string;
+  env: string;
+  kind: Kind;
+  default: string | null;
+  help: string;
+  apply(config: ServerConfig, value: string | number): void;
+  choices?: string[];
+}
+
+const limit =
+  (key: keyof Limits) =>
+  (c: ServerConfig, v: string | number): void => {
+    c.limits[key] = v as number;
+  };
+
+export const OPTIONS: Option[] = [
+  { flag: 'host', env: 'CORAMQ_HOST', kind: 'string', default: '127.0.0.1', help: 'Address to listen on (0.0.0.0 for every interface).', apply: (c, v) => (c.host = v as string) },
+  { flag: 'port', env: 'CORAMQ_PORT', kind: 'int', default: '50051', help: 'gRPC port (0 picks a free one).', apply: (c, v) => (c.port = v as number) },
+  { flag: 'log-level', env: 'CORAMQ_LOG_LEVEL', kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'pino log level.', apply: (c, v) => (c.logLevel = v as string) },
+  { flag: 'storage', env: 'CORAMQ_STORAGE', kind: 'string', default: 'memory', choices: ['memory'], help: 'Where queues live: memory (nothing survives a restart).', apply: (c, v) => (c.storage = v as ServerConfig['storage']) },
+  { flag: 'data-dir', env: 'CORAMQ_DATA_DIR', kind: 'string', default: './data', help: 'Directory for durable storage.', apply: (c, v) => (c.dataDir = v as string) },
+  { flag: 'auth-token', env: 'CORAMQ_AUTH_TOKEN', kind: 'string', default: null, help: 'When set, every QueueService call must send `authorization: Bearer <token>` (else UNAUTHENTICATED). Health and reflection stay open.', apply: (c, v) => (c.authToken = v as string) },
+  { flag: 'tls-cert', env: 'CORAMQ_TLS_CERT', kind: 'string', default: null, help: 'PEM certificate file: serve TLS (with --tls-key).', apply: (c, v) => (c.tlsCert = v as string) },
+  { flag: 'tls-key', env: 'CORAMQ_TLS_KEY', kind: 'string', default: null, help: 'PEM private key file for --tls-cert.', apply: (c, v) => (c.tlsKey = v as string) },
+  { flag: 'shutdown-grace', env: 'CORAMQ_SHUTDOWN_GRACE', kind: 'duration', default: '10s', help: 'On SIGTERM/SIGINT, how long running calls get to finish before they are cancelled.', apply: (c, v) => (c.shutdownGraceMs = v as number) },
+  { flag: 'max-payload-bytes', env: 'CORAMQ_MAX_PAYLOAD_BYTES', kind: 'bytes', default: '256KiB', help: 'Largest message payload (INVALID_ARGUMENT beyond).', apply: limit('maxPayloadBytes') },
+  { flag: 'max-batch-size', env: 'CORAMQ_MAX_BATCH_SIZE', kind: 'int', default: '1000', help: 'Most entries in one EnqueueBatch or AckBatch (INVALID_ARGUMENT beyond).', apply: limit('maxBatchSize') },
+  { flag: 'max-attributes', env: 'CORAMQ_MAX_ATTRIBUTES', kind: 'int', default: '16', help: 'Most attributes on one message (INVALID_ARGUMENT beyond).', apply: limit('maxAttributes') },
+  { flag: 'max-attribute-value-bytes', env: 'CORAMQ_MAX_ATTRIBUTE_VALUE_BYTES', kind: 'bytes', default: '1024', help: 'Longest attribute value, in UTF-8 bytes.', apply: limit('maxAttributeValueBytes') },
+  { flag: 'max-queues', env: 'CORAMQ_MAX_QUEUES', kind: 'int', default: '10000', help: 'Most queues on the server (RESOURCE_EXHAUSTED beyond).', apply: limit('maxQueues') },
+  { flag: 'default-max-depth', env: 'CORAMQ_DEFAULT_MAX_DEPTH', kind: 'int', default: '10000000', help: 'max_depth of a queue created without one (RESOURCE_EXHAUSTED beyond).', apply: limit('defaultMaxDepth') },
+  { flag: 'max-consumers-per-queue', env: 'CORAMQ_MAX_CONSUMERS_PER_QUEUE', kind: 'int', default: '1000', help: 'Most open Dequeue streams on one queue (RESOURCE_EXHAUSTED beyond).', apply: limit('maxConsumersPerQueue') },
+  { flag: 'default-max-in-flight', env: 'CORAMQ_DEFAULT_MAX_IN_FLIGHT', kind: 'int', default: '100', help: 'max_in_flight of a Dequeue stream that sets 0.', apply: limit('defaultMaxInFlight') },
+  { flag: 'max-in-flight', env: 'CORAMQ_MAX_IN_FLIGHT', kind: 'int', default: '10000', help: 'Largest max_in_flight a Dequeue stream may ask for.', apply: limit('maxInFlight') },
+  { flag: 'max-delay', env: 'CORAMQ_MAX_DELAY', kind: 'duration', default: '7d', help: 'Longest Enqueue or Nack delay.', apply: limit('maxDelayMs') },
+  { flag: 'default-visibility-timeout', env: 'CORAMQ_DEFAULT_VISIBILITY_TIMEOUT', kind: 'duration', default: '10s', help: 'visibility_timeout of a queue created without one (at most 12h).', apply: limit('defaultVisibilityTimeoutMs') },
+  { flag: 'max-request-bytes', env: 'CORAMQ_MAX_REQUEST_BYTES', kind: 'bytes', default: '16MiB', help: 'Largest gRPC request message (grpc-js answers RESOURCE_EXHAUSTED beyond).', apply: limit('maxRequestBytes') },
+];
+
+export const MAX_VISIBILITY_TIMEOUT_MS = 12 * 3600 * 1000;
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, kb: 1000, mib: 1024 ** 2, mb: 1000 ** 2, gib: 1024 ** 3, gb: 1000 ** 3 };
+
+/** '10s', '500ms', '7d', '2h' or a plain number of milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (m === null) throw new Error(`'${text}' is not a duration (use e.g. 500ms, 10s, 5m, 2h, 7d)`);
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']);
+}
+
+/** '256KiB', '16MiB', '1024' (bytes). */
+export function parseBytes(text: string): number {
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m === null ? undefined : BYTE_UNITS[m[2].toLowerCase()];
+  if (m === null || unit === undefined) throw new Error(`'${text}' is not a size (use e.g. 1024, 256KiB, 16MiB)`);
+  return Number(m[1]) * unit;
+}
+
+function parseValue(o: Option, raw: string): string | number {
+  if (o.choices !== undefined && !o.choices.includes(raw)) {
+    throw new Error(`--${o.flag} must be one of ${o.choices.join(', ')} (got '${raw}')`);
+  }
+  switch (o.kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      if (!/^\d+$/.test(raw.trim())) throw new Error(`--${o.flag} must be a whole number (got '${raw}')`);
+      return Number(raw);
+    }
+    case 'bytes':
+      return parseBytes(raw);
+    case 'duration':
+      return parseDuration(raw);
+  }
+}
+
+export function defaultConfig(): ServerConfig {
+  return loadConfig([], {});
+}
+
+/**
+ * Builds the configuration from flags (`--port 50051` or `--port=50051`) and environment
+ * variables. Throws an Error with a message for a person on anything invalid.
+ */
+export function loadConfig(argv: string[], env: Record<string, string | undefined>): ServerConfig {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    if (!OPTIONS.some((o) => o.flag === name)) throw new Error(`unknown option --${name} (see coramq serve --help)`);
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    flags.set(name, value);
+  }
+  const config: ServerConfig = {
+    host: '',
+    port: 0,
+    logLevel: '',
+    storage: 'memory',
+    dataDir: '',
+    authToken: null,
+    tlsCert: null,
+    tlsKey: null,
+    shutdownGraceMs: 0,
+    limits: {} as Limits,
+  };
+  for (const o of OPTIONS) {
+    const raw = flags.get(o.flag) ?? env[o.env] ?? o.default;
+    if (raw !== null) o.apply(config, parseValue(o, raw));
+  }
+  checkConfig(config);
+  return config;
+}
+
+function checkConfig(c: ServerConfig): void {
+  if (c.port > 65535) throw new Error(`--port must be at most 65535 (got ${c.port})`);
+  if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');
+  const l = c.limits;
+  if (l.defaultVisibilityTimeoutMs < 1 || l.defaultVisibilityTimeoutMs > MAX_VISIBILITY_TIMEOUT_MS) {
+    throw new Error('--default-visibility-timeout must be between 1ms and 12h');
+  }
+  for (const key of ['maxBatchSize', 'maxQueues', 'defaultMaxDepth', 'maxConsumersPerQueue', 'defaultMaxInFlight', 'maxInFlight', 'maxRequestBytes'] as const) {
+    if (l[key] < 1) throw new Error(`${key} must be at least 1`);
+  }
+  if (l.defaultMaxInFlight > l.maxInFlight) throw new Error('--default-max-in-flight may not exceed --max-in-flight');
+}
+
+/** `coramq serve --help`. */
+export function helpText(): string {
+  const rows = OPTIONS.map((o) => `  --${o.flag.padEnd(28)} ${o.env.padEnd(36)} ${o.default ?? '(unset)'}\n      ${o.help}`);
+  return ['Usage: coramq serve [options]', '', '  option                         environment variable                 default', ...rows].join('\n');
+}

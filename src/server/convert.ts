@@ -1,0 +1,76 @@
+/**
+ * Conversions between the wire types (generated/) and the engine's: durations and
+ * timestamps to and from integer milliseconds, engine messages and queues to their
+ * protobuf shape.
+ */
+import type { Duration } from '../../generated/google/protobuf/duration';
+import type { Timestamp } from '../../generated/google/protobuf/timestamp';
+import type { Message as WireMessage, Queue as WireQueue } from '../../generated/coramq/v1/queue';
+import type { Message } from '../engine/message';
+import type { Queue } from '../engine/queue';
+import { errors } from '../errors';
+
+/**
+ * A Duration as whole milliseconds (nanoseconds round up, so 1 ns is 1 ms, never 0).
+ * Unset gives null. Negative or malformed durations are INVALID_ARGUMENT.
+ */
+export function durationMs(d: Duration | undefined, field: string): number | null {
+  if (d === undefined) return null;
+  const { seconds, nanos } = d;
+  if (!Number.isSafeInteger(seconds) || !Number.isInteger(nanos) || Math.abs(nanos) >= 1e9 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
+    throw errors.invalid(`${field} is not a valid duration`);
+  }
+  if (seconds < 0 || nanos < 0) throw errors.invalid(`${field} is negative`);
+  if (seconds > 1e12) throw errors.invalid(`${field} is too long`);
+  return seconds * 1000 + Math.ceil(nanos / 1e6);
+}
+
+export function toDuration(ms: number): Duration {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+}
+
+export function toTimestamp(ms: number): Timestamp {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+}
+
+/** The wire form of a delivery, taken at delivery time (receipt and lease end change later). */
+export function toWireMessage(m: Message): WireMessage {
+  return {
+    id: m.id,
+    queue: m.queue.name,
+    payload: m.payload,
+    priority: m.priority,
+    attributes: m.attributes as Record<string, string>,
+    enqueuedAt: toTimestamp(m.enqueuedAt),
+    deliveryCount: m.deliveryCount,
+    visibleAt: toTimestamp(m.expiresAt),
+    receipt: m.receipt,
+  };
+}
+
+export function toWireQueue(q: Queue, now: number): WireQueue {
+  const s = q.settings;
+  return {
+    name: q.name,
+    config: {
+      visibilityTimeout: toDuration(s.visibilityTimeoutMs),
+      maxDeliveries: s.maxDeliveries,
+      deadLetterQueue: s.deadLetterQueue,
+      maxDepth: s.maxDepth,
+    },
+    stats: {
+      ready: q.ready.size,
+      delayed: q.delayedCount,
+      inFlight: q.inFlightCount,
+      oldestReadyAge: toDuration(q.oldestReadyAge(now)),
+      enqueuedTotal: q.totals.enqueued,
+      deliveredTotal: q.totals.delivered,
+      ackedTotal: q.totals.acked,
+      nackedTotal: q.totals.nacked,
+      expiredTotal: q.totals.expired,
+      deadLetteredTotal: q.totals.deadLettered,
+      consumers: q.consumers.size,
+    },
+    createdAt: toTimestamp(q.createdAt),
+  };
+}

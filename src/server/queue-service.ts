@@ -1,0 +1,181 @@
+/**
+ * coramq.v1.QueueService: thin handlers, typed from the generated service definition (a
+ * missing RPC fails to compile). Each validates its request, calls the broker and shapes
+ * the reply; unary plumbing is in rpc.ts, the stream in dequeue-stream.ts.
+ */
+import type { AckEntry, AckResult, EnqueueBatchEntry, EnqueueResult, EntryError, QueueServiceServer } from '../../generated/coramq/v1/queue';
+import type { Limits } from '../config';
+import type { Broker } from '../engine/broker';
+import type { NewMessage } from '../engine/queue';
+import { errors } from '../errors';
+import * as v from '../validate';
+import { durationMs, toTimestamp, toWireQueue } from './convert';
+import { DequeueStream, type DequeueCall } from './dequeue-stream';
+import { toEntryError, toStatus } from './grpc-status';
+import { unary, type RpcContext } from './rpc';
+
+const LIST_PAGE_DEFAULT = 1000;
+const LIST_PAGE_MAX = 1000;
+
+export interface QueueServiceDeps extends RpcContext {
+  readonly broker: Broker;
+  readonly limits: Limits;
+  /** Open Dequeue streams, ended with UNAVAILABLE at shutdown. */
+  readonly streams: Set<DequeueStream>;
+}
+
+export function queueService(deps: QueueServiceDeps): QueueServiceServer {
+  const { broker, limits } = deps;
+
+  const newMessage = (m: EnqueueBatchEntry): NewMessage => ({
+    id: v.messageId(m.id),
+    payload: v.payload(m.payload, limits),
+    priority: m.priority,
+    delayMs: v.delayMs(durationMs(m.delay, 'delay') ?? 0, limits),
+    attributes: v.attributes(m.attributes, limits),
+  });
+
+  /** A batch call: the batch is checked as a whole, then each entry succeeds or fails alone. */
+  const eachEntry = <E, R>(queue: string, entries: E[], what: string, run: (e: E) => R, failed: (e: E, error: EntryError) => R): R[] => {
+    v.batchSize(entries.length, what, limits);
+    broker.queue(queue);
+    return entries.map((e) => {
+      try {
+        return run(e);
+      } catch (err) {
+        return failed(e, toEntryError(err, deps.log));
+      }
+    });
+  };
+
+  return {
+    createQueue: unary(deps, 'CreateQueue', (req) => {
+      const name = v.queueName(req.name);
+      const c = req.config;
+      const visibility = durationMs(c?.visibilityTimeout, 'config.visibility_timeout');
+      const q = broker.createQueue(name, {
+        visibilityTimeoutMs: visibility === null ? undefined : v.visibilityTimeoutMs(visibility, 'config.visibility_timeout'),
+        maxDeliveries: c?.maxDeliveries,
+        deadLetterQueue: c?.deadLetterQueue ? v.queueName(c.deadLetterQueue, 'config.dead_letter_queue') : '',
+        maxDepth: c?.maxDepth,
+      });
+      deps.log.info({ queue: name, settings: q.settings }, 'queue created');
+      return { queue: toWireQueue(q, broker.now()) };
+    }),
+
+    getQueue: unary(deps, 'GetQueue', (req) => ({
+      queue: toWireQueue(broker.queue(v.queueName(req.name)), broker.now()),
+    })),
+
+    listQueues: unary(deps, 'ListQueues', (req) => {
+      const size = req.pageSize === 0 ? LIST_PAGE_DEFAULT : req.pageSize;
+      if (size > LIST_PAGE_MAX) throw errors.invalid(`page_size is ${size}; the limit is ${LIST_PAGE_MAX}`);
+      if (req.pageToken !== '') v.queueName(req.pageToken, 'page_token');
+      const page = broker.listQueues(req.pageToken, size + 1);
+      const now = broker.now();
+      const more = page.length > size;
+      const queues = page.slice(0, size);
+      return {
+        queues: queues.map((q) => toWireQueue(q, now)),
+        nextPageToken: more ? queues[queues.length - 1].name : '',
+      };
+    }),
+
+    deleteQueue: unary(deps, 'DeleteQueue', (req) => {
+      const name = v.queueName(req.name);
+      broker.deleteQueue(name);
+      deps.log.info({ queue: name }, 'queue deleted');
+      return {};
+    }),
+
+    purgeQueue: unary(deps, 'PurgeQueue', (req) => {
+      const name = v.queueName(req.name);
+      const purged = broker.purgeQueue(name);
+      deps.log.info({ queue: name, purged }, 'queue purged');
+      return { purged };
+    }),
+
+    enqueue: unary(deps, 'Enqueue', (req) => broker.enqueue(v.queueName(req.queue), newMessage(req))),
+
+    enqueueBatch: unary(deps, 'EnqueueBatch', (req) => {
+      const queue = v.queueName(req.queue);
+      return {
+        results: eachEntry<EnqueueBatchEntry, EnqueueResult>(
+          queue,
+          req.messages,
+          'messages',
+          (entry) => ({ ...broker.enqueue(queue, newMessage(entry)), error: undefined }),
+          (_, error) => ({ id: '', duplicate: false, error }),
+        ),
+      };
+    }),
+
+    dequeue: (call: DequeueCall) => {
+      const stream = new DequeueStream(call, broker, deps.log, (s) => deps.streams.delete(s));
+      try {
+        deps.authenticate(call.metadata);
+        const req = call.request;
+        const queue = v.queueName(req.queue);
+        const visibility = durationMs(req.visibilityTimeout, 'visibility_timeout');
+        const waitMs = durationMs(req.waitTime, 'wait_time');
+        if (waitMs !== null && waitMs > 12 * 3600 * 1000) throw errors.invalid('wait_time is longer than 12 h');
+        const q = broker.queue(queue);
+        deps.streams.add(stream);
+        stream.start(queue, {
+          maxInFlight: v.maxInFlight(req.maxInFlight, limits),
+          visibilityTimeoutMs: visibility === null ? q.settings.visibilityTimeoutMs : v.visibilityTimeoutMs(visibility),
+          maxMessages: req.maxMessages === 0 ? Infinity : req.maxMessages,
+          idleMs: waitMs,
+          deadlineAt: deadlineAt(call, broker.now()),
+        });
+      } catch (err) {
+        deps.streams.delete(stream);
+        call.emit('error', toStatus(err, deps.log.child({ rpc: 'Dequeue', peer: call.getPeer() })));
+      }
+    },
+
+    ack: unary(deps, 'Ack', (req) => {
+      broker.ack(v.queueName(req.queue), v.requiredMessageId(req.id), v.receipt(req.receipt));
+      return {};
+    }),
+
+    ackBatch: unary(deps, 'AckBatch', (req) => {
+      const queue = v.queueName(req.queue);
+      const ack = (e: AckEntry): AckResult => {
+        broker.ack(queue, v.requiredMessageId(e.id), v.receipt(e.receipt));
+        return { id: e.id, error: undefined };
+      };
+      return { results: eachEntry(queue, req.entries, 'entries', ack, (e, error) => ({ id: e.id, error })) };
+    }),
+
+    nack: unary(deps, 'Nack', (req) => {
+      const delay = v.delayMs(durationMs(req.delay, 'delay') ?? 0, limits);
+      const deadLettered = broker.nack(v.queueName(req.queue), v.requiredMessageId(req.id), v.receipt(req.receipt), delay);
+      return { deadLettered };
+    }),
+
+    extendVisibility: unary(deps, 'ExtendVisibility', (req) => {
+      const timeout = durationMs(req.visibilityTimeout, 'visibility_timeout');
+      if (timeout === null) throw errors.invalid('visibility_timeout is required');
+      const visibleAt = broker.extendVisibility(
+        v.queueName(req.queue),
+        v.requiredMessageId(req.id),
+        v.receipt(req.receipt),
+        v.visibilityTimeoutMs(timeout),
+      );
+      return { visibleAt: toTimestamp(visibleAt) };
+    }),
+  };
+}
+
+/**
+ * A long-poll ends a little before the client's deadline (10% of the time left, at most 1 s
+ * early), so it ends with OK and what it delivered arrives, instead of DEADLINE_EXCEEDED.
+ */
+function deadlineAt(call: DequeueCall, now: number): number | null {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(at)) return null;
+  const left = at - Date.now();
+  return now + Math.max(0, Math.floor(left - Math.min(1000, left * 0.1)));
+}

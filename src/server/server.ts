@@ -1,0 +1,114 @@
+/**
+ * Assembles a CoraMQ server: storage, broker, tick driver and the gRPC services, and takes
+ * it down again. `startServer` resolves once the server listens; `close()` shuts down
+ * gracefully: no new calls, open Dequeue streams end with UNAVAILABLE, running calls get
+ * the grace period, storage is flushed and closed.
+ */
+import { readFileSync } from 'node:fs';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { QueueServiceService } from '../../generated/coramq/v1/queue';
+import { systemClock, type Clock } from '../clock';
+import type { ServerConfig } from '../config';
+import { Broker } from '../engine/broker';
+import { createLogger, type Logger } from '../logger';
+import type { Storage } from '../storage/journal';
+import { MemoryStorage } from '../storage/memory-storage';
+import { bearerAuth } from './auth';
+import type { DequeueStream } from './dequeue-stream';
+import { queueService } from './queue-service';
+import { addHealth, addReflection, SERVICE_NAME } from './reflection';
+import { TickDriver } from './tick-driver';
+
+export interface ServerDeps {
+  clock?: Clock;
+  logger?: Logger;
+  /** Storage to use instead of the one the config names (tests). */
+  storage?: Storage;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  /** host:port to dial. */
+  readonly address: string;
+  readonly broker: Broker;
+  readonly storage: Storage;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+export function openStorage(config: ServerConfig): Storage {
+  switch (config.storage) {
+    case 'memory':
+      return new MemoryStorage();
+    default:
+      throw new Error(`storage '${config.storage}' is not available`);
+  }
+}
+
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.logger ?? createLogger(config.logLevel);
+  const storage = deps.storage ?? openStorage(config);
+  let driver: TickDriver | null = null;
+  const broker = new Broker({
+    clock,
+    journal: storage.journal,
+    limits: config.limits,
+    onWake: (deadline) => driver?.wake(deadline),
+    onDeadLetter: (e) => log.warn(e, e.to === null ? 'message dropped: out of deliveries, no dead-letter queue' : 'message dead-lettered'),
+  });
+  driver = new TickDriver(clock, () => broker.tick());
+  await storage.open(broker);
+  const next = broker.tick();
+  if (next !== null) driver.wake(next);
+
+  const streams = new Set<DequeueStream>();
+  const server = new Server({
+    'grpc.max_receive_message_length': config.limits.maxRequestBytes,
+  });
+  server.addService(
+    QueueServiceService,
+    queueService({ broker, limits: config.limits, log, storage, streams, authenticate: bearerAuth(config.authToken) }),
+  );
+  addReflection(server);
+  const health = addHealth(server);
+
+  const credentials =
+    config.tlsCert !== null && config.tlsKey !== null
+      ? ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(config.tlsCert), private_key: readFileSync(config.tlsKey) }])
+      : ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const address = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info(
+    { address, storage: storage.kind, tls: config.tlsCert !== null, auth: config.authToken !== null },
+    storage.kind === 'memory' ? 'CoraMQ listening (in-memory storage: nothing survives a restart)' : 'CoraMQ listening',
+  );
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      log.info({ streams: streams.size }, 'shutting down');
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      for (const s of [...streams]) s.shutdown();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), config.shutdownGraceMs);
+      });
+      if ((await Promise.race([drained, graceOver])) === 'timeout') {
+        log.warn({ graceMs: config.shutdownGraceMs }, 'calls still running after the grace period: cancelling them');
+        server.forceShutdown();
+      }
+      clearTimeout(timer);
+      driver?.stop();
+      await storage.close();
+      log.info('stopped');
+    })();
+    return closing;
+  };
+
+  return { port, address, broker, storage, log, close };
+}

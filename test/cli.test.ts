@@ -1,0 +1,57 @@
+/**
+ * The `coramq` command as a user runs it: a real child process (the built dist/, which
+ * `make test` builds first).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
+import { QueueServiceClient } from '../generated/coramq/v1/queue';
+
+const CLI = join(__dirname, '..', 'dist', 'src', 'cli.js');
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' (make test does)`);
+});
+
+test('serve --help lists every option; a bad option exits 2 with a message', () => {
+  const help = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/--max-payload-bytes\s+CORAMQ_MAX_PAYLOAD_BYTES\s+256KiB/);
+  const bad = spawnSync(process.execPath, [CLI, 'serve', '--port', 'x'], { encoding: 'utf8' });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toMatch(/--port must be a whole number/);
+});
+
+test('serve listens, answers calls, and exits 0 on SIGTERM after a graceful shutdown', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: { ...process.env, CORAMQ_PORT: '0', CORAMQ_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const listening = new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = JSON.parse(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        lines.push(line);
+        if (typeof line.address === 'string') resolve(line.address);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
+  });
+  const address = await listening;
+  expect(lines[0].msg).toMatch(/in-memory storage: nothing survives a restart/);
+  const client = new QueueServiceClient(address, credentials.createInsecure());
+  const created = await new Promise<unknown>((resolve, reject) =>
+    client.createQueue({ name: 'cli', config: undefined }, (e, r) => (e ? reject(e) : resolve(r))),
+  );
+  expect(created).toMatchObject({ queue: { name: 'cli' } });
+  client.close();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['signal received', 'shutting down', 'stopped']));
+});
