@@ -1,0 +1,16 @@
+// Prints CoraMQ's figures as ratios of every other row of one results file (same run).
+// usage: node bench/ratios.mjs results.jsonl
+import fs from 'node:fs';
+
+const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.ok);
+const ours = rows.filter((r) => r.system.startsWith('coramq'));
+const others = rows.filter((r) => !r.system.startsWith('coramq'));
+const ratio = (a, b) => (a == null || b == null || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
+for (const o of ours) {
+  console.log(`\n### ${o.system}: E ${o.E?.msgs_per_s ?? '—'} msg/s, D ${o.D?.msgs_per_s ?? '—'} msg/s, L p99 ${o.L?.p99_ms ?? '—'} ms, ${o.rss?.bytes_per_msg ?? '—'} B/msg\n`);
+  console.log('| vs | E ratio | D ratio | L p99 (theirs) | B/msg ratio |');
+  console.log('|---|--:|--:|--:|--:|');
+  for (const x of others) {
+    console.log(`| ${x.system} | ${ratio(o.E?.msgs_per_s, x.E?.msgs_per_s)} | ${ratio(o.D?.msgs_per_s, x.D?.msgs_per_s)} | ${x.L?.p99_ms ?? '—'} | ${ratio(o.rss?.bytes_per_msg, x.rss?.bytes_per_msg)} |`);
+  }
+}
