@@ -8,14 +8,14 @@
  * entry: its wait timer ends it when no message arrived for `idleMs`, or at `deadlineAt`.
  */
 import { TimerEntry } from './timer-wheel';
-import type { Message } from './message';
+import type { DeliveredMessage, Message } from './message';
 import type { CoraError } from '../errors';
 import type { Queue } from './queue';
 
 /** Where deliveries go. Implementations must not call back into the engine synchronously. */
 export interface DeliverySink {
-  /** `message` was just leased to this consumer; copy what is needed now (it changes later). */
-  deliver(message: Message): void;
+  /** `message` was just leased to `consumer`; copy what is needed now (it changes later). */
+  deliver(message: DeliveredMessage, consumer: Consumer): void;
   /** The wait timer fired (no message for wait_time, or the deadline came). */
   expired(): void;
   /** The consumer was ended by the engine (queue deleted). */

@@ -23,7 +23,31 @@ export const enum MessageState {
 export type Attributes = Readonly<Record<string, string>>;
 export const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
-export class Message extends TimerEntry implements HeapItem {
+/**
+ * What the engine shows of a message outside itself (storage, protocol layers). A view is
+ * valid only during the call that hands it out: copy what you keep. The engine's own
+ * representation of messages is free to change behind it.
+ */
+export interface MessageView {
+  readonly id: string;
+  /** Enqueue order across the broker: the tie-break among equal priorities. */
+  readonly seq: number;
+  readonly priority: number;
+  readonly payload: Uint8Array;
+  readonly attributes: Attributes;
+  readonly enqueuedAt: number;
+  readonly deliveryCount: number;
+}
+
+/** A message at the moment it is delivered. */
+export interface DeliveredMessage extends MessageView {
+  readonly queueName: string;
+  /** The end of this delivery's lease. */
+  readonly visibleAt: number;
+  readonly receipt: string;
+}
+
+export class Message extends TimerEntry implements HeapItem, DeliveredMessage {
   heapIndex = -1;
   state = MessageState.Ready;
   deliveryCount = 0;
@@ -43,6 +67,14 @@ export class Message extends TimerEntry implements HeapItem {
     readonly enqueuedAt: number,
   ) {
     super();
+  }
+
+  get queueName(): string {
+    return this.queue.name;
+  }
+
+  get visibleAt(): number {
+    return this.expiresAt;
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Duration } from '../../generated/google/protobuf/duration';
 import type { Timestamp } from '../../generated/google/protobuf/timestamp';
 import type { Message as WireMessage, Queue as WireQueue } from '../../generated/coramq/v1/queue';
-import type { Message } from '../engine/message';
+import type { DeliveredMessage } from '../engine/message';
 import type { Queue } from '../engine/queue';
 import { errors } from '../errors';
 
@@ -34,16 +34,16 @@ export function toTimestamp(ms: number): Timestamp {
 }
 
 /** The wire form of a delivery, taken at delivery time (receipt and lease end change later). */
-export function toWireMessage(m: Message): WireMessage {
+export function toWireMessage(m: DeliveredMessage): WireMessage {
   return {
     id: m.id,
-    queue: m.queue.name,
-    payload: m.payload,
+    queue: m.queueName,
+    payload: m.payload as Buffer,
     priority: m.priority,
     attributes: m.attributes as Record<string, string>,
     enqueuedAt: toTimestamp(m.enqueuedAt),
     deliveryCount: m.deliveryCount,
-    visibleAt: toTimestamp(m.expiresAt),
+    visibleAt: toTimestamp(m.visibleAt),
     receipt: m.receipt,
   };
 }

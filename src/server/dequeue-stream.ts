@@ -12,7 +12,7 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { DequeueRequest, DequeueResponse, Message as WireMessage } from '../../generated/coramq/v1/queue';
 import type { Broker } from '../engine/broker';
 import type { Consumer, ConsumerOptions, DeliverySink } from '../engine/consumer';
-import type { Message } from '../engine/message';
+import type { DeliveredMessage } from '../engine/message';
 import { CoraError } from '../errors';
 import type { Logger } from '../logger';
 import { toWireMessage } from './convert';
@@ -50,11 +50,10 @@ export class DequeueStream implements DeliverySink {
     if (this.ended) this.consumer = null;
   }
 
-  deliver(m: Message): void {
+  deliver(m: DeliveredMessage, consumer: Consumer): void {
     const wire = toWireMessage(m);
     this.pending.push(wire);
     this.pendingBytes += wire.payload.length;
-    const consumer = m.holder as Consumer;
     if (consumer.remaining === 0) this.done = true;
     if (this.pending.length >= FRAME_MAX_MESSAGES || this.pendingBytes >= FRAME_MAX_BYTES) {
       this.write(consumer);

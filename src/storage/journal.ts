@@ -12,20 +12,20 @@
  * Deliberately outside the journal: lease expiry, visibility extensions and delayed
  * messages coming due (replay derives them from time), and statistics counters.
  */
-import type { Message } from '../engine/message';
+import type { MessageView } from '../engine/message';
 import type { QueueSettings } from '../engine/queue';
 
 export interface Journal {
   queueCreated(name: string, settings: QueueSettings, createdAt: number): void;
   queueDeleted(name: string): void;
   /** A full record: the message is now live in `queue`, ready at `readyAt`. */
-  enqueued(queue: string, message: Message, readyAt: number): void;
-  /** The message was delivered: its delivery count is now `message.deliveryCount`. */
-  delivered(queue: string, message: Message): void;
+  enqueued(queue: string, message: MessageView, readyAt: number): void;
+  /** The message was delivered: its delivery count is now `deliveryCount`. */
+  delivered(queue: string, id: string, deliveryCount: number): void;
   /** The message was given back (Nack) and is ready again at `readyAt`. */
-  requeued(queue: string, message: Message, readyAt: number): void;
+  requeued(queue: string, id: string, readyAt: number): void;
   /** The message left the queue for good: acked, purged, or dead-lettered. */
-  removed(queue: string, message: Message): void;
+  removed(queue: string, id: string): void;
 }
 
 /** A message as storage hands it back at start. */

@@ -26,10 +26,10 @@ export class RecordingSink implements DeliverySink {
       id: m.id,
       receipt: m.receipt,
       deliveryCount: m.deliveryCount,
-      visibleAt: m.expiresAt,
+      visibleAt: m.visibleAt,
       priority: m.priority,
       attributes: { ...m.attributes },
-      payload: m.payload.toString(),
+      payload: Buffer.from(m.payload).toString(),
     });
   }
   expired(): void {
