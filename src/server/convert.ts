@@ -59,7 +59,7 @@ export function toWireQueue(q: Queue, now: number): WireQueue {
       maxDepth: s.maxDepth,
     },
     stats: {
-      ready: q.ready.size,
+      ready: q.readyCount,
       delayed: q.delayedCount,
       inFlight: q.inFlightCount,
       oldestReadyAge: toDuration(q.oldestReadyAge(now)),

@@ -59,6 +59,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   driver = new TickDriver(clock, () => broker.tick());
   await storage.open(broker);
+  broker.finishRestore();
   const next = broker.tick();
   if (next !== null) driver.wake(next);
 

@@ -1,0 +1,155 @@
+/**
+ * Every live message of the broker, one slot each, as columns (struct of arrays): typed
+ * arrays for numbers, plain arrays only for what is usually absent (client ids, attributes)
+ * or only present in flight (receipt, holder). A queued message is a slot number: no JS
+ * object per message, so a million queued messages cost the garbage collector nothing.
+ *
+ * Invariants: a slot is Free or belongs to exactly one queue (`queueId`) in one state;
+ * free slots are on a stack and reused last-freed-first, which keeps slot numbers (and so
+ * the columns' touched memory) as small as the live count allows. Columns grow by doubling;
+ * listeners (the timer wheel, the payload store) grow with them.
+ */
+import type { Attributes } from './message';
+import type { Consumer } from './consumer';
+
+export const enum SlotState {
+  Free = 0,
+  Ready = 1,
+  Delayed = 2,
+  InFlight = 3,
+}
+
+/** Per-message data that most messages do not have. */
+export interface Extras {
+  /** The id a client chose (absent: the id is the server id encoding seq and slot). */
+  clientId?: string;
+  attributes?: Attributes;
+}
+
+const NONE = -1;
+
+export class MessageTable {
+  capacity: number;
+  seq: Float64Array;
+  enqueuedAt: Float64Array;
+  priority: Int32Array;
+  deliveryCount: Int32Array;
+  state: Uint8Array;
+  queueId: Int32Array;
+  heapIndex: Int32Array;
+  /** Per-queue list of live slots in the order they entered the queue. */
+  liveNext: Int32Array;
+  livePrev: Int32Array;
+  extras: (Extras | undefined)[];
+  receipt: (string | undefined)[];
+  holder: (Consumer | undefined)[];
+  private free: Int32Array;
+  private freeTop = 0;
+  private used = 0;
+  private readonly listeners: ((capacity: number) => void)[] = [];
+
+  constructor(capacity = 1024) {
+    this.capacity = capacity;
+    this.seq = new Float64Array(capacity);
+    this.enqueuedAt = new Float64Array(capacity);
+    this.priority = new Int32Array(capacity);
+    this.deliveryCount = new Int32Array(capacity);
+    this.state = new Uint8Array(capacity);
+    this.queueId = new Int32Array(capacity);
+    this.heapIndex = new Int32Array(capacity).fill(NONE);
+    this.liveNext = new Int32Array(capacity);
+    this.livePrev = new Int32Array(capacity);
+    this.extras = new Array(capacity).fill(undefined);
+    this.receipt = new Array(capacity).fill(undefined);
+    this.holder = new Array(capacity).fill(undefined);
+    this.free = new Int32Array(capacity);
+    for (let s = capacity - 1; s >= 0; s--) this.free[this.freeTop++] = s;
+  }
+
+  /** Live slots. */
+  get size(): number {
+    return this.used;
+  }
+
+  onGrow(listener: (capacity: number) => void): void {
+    this.listeners.push(listener);
+    listener(this.capacity);
+  }
+
+  alloc(): number {
+    if (this.freeTop === 0) this.grow(this.capacity * 2);
+    const slot = this.free[--this.freeTop];
+    this.used++;
+    return slot;
+  }
+
+  release(slot: number): void {
+    this.state[slot] = SlotState.Free;
+    this.heapIndex[slot] = NONE;
+    this.extras[slot] = undefined;
+    this.receipt[slot] = undefined;
+    this.holder[slot] = undefined;
+    this.free[this.freeTop++] = slot;
+    this.used--;
+  }
+
+  /**
+   * Takes a given slot (restoring a message under its old slot). Only before any alloc():
+   * `rebuildFreeList()` must follow the last claim.
+   */
+  claim(slot: number): boolean {
+    if (slot >= this.capacity) this.grow(Math.max(this.capacity * 2, 2 ** Math.ceil(Math.log2(slot + 1))));
+    if (this.state[slot] !== SlotState.Free || this.claimed.has(slot)) return false;
+    this.claimed.add(slot);
+    this.used++;
+    return true;
+  }
+
+  private claimed = new Set<number>();
+
+  /** After claims: the free stack holds every unclaimed slot, lowest on top. */
+  rebuildFreeList(): void {
+    this.freeTop = 0;
+    for (let s = this.capacity - 1; s >= 0; s--) {
+      if (this.state[s] === SlotState.Free && !this.claimed.has(s)) this.free[this.freeTop++] = s;
+    }
+    this.claimed = new Set();
+  }
+
+  private grow(capacity: number): void {
+    const old = this.capacity;
+    const f64 = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(capacity);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array, fill = 0): Int32Array => {
+      const b = new Int32Array(capacity);
+      if (fill !== 0) b.fill(fill, old);
+      b.set(a);
+      return b;
+    };
+    this.seq = f64(this.seq);
+    this.enqueuedAt = f64(this.enqueuedAt);
+    this.priority = i32(this.priority);
+    this.deliveryCount = i32(this.deliveryCount);
+    const state = new Uint8Array(capacity);
+    state.set(this.state);
+    this.state = state;
+    this.queueId = i32(this.queueId);
+    this.heapIndex = i32(this.heapIndex, NONE);
+    this.liveNext = i32(this.liveNext);
+    this.livePrev = i32(this.livePrev);
+    for (let s = old; s < capacity; s++) {
+      this.extras.push(undefined);
+      this.receipt.push(undefined);
+      this.holder.push(undefined);
+    }
+    const free = new Int32Array(capacity);
+    free.set(this.free.subarray(0, this.freeTop));
+    for (let s = capacity - 1; s >= old; s--) free[this.freeTop++] = s;
+    this.free = free;
+    this.capacity = capacity;
+    for (const l of this.listeners) l(capacity);
+  }
+}
