@@ -1,5 +1,5 @@
 # CoraMQ. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install generate check-generated build lint test run bench clean
+.PHONY: install generate check-generated build lint test run bench clean breaking
 
 NPM_FLAGS := --no-audit --no-fund
 
@@ -36,7 +36,13 @@ check-generated: install
 build: install
 	npm run build
 
-lint: install check-generated
+# Fails when proto/ breaks wire or source compatibility with the previous commit
+# (make breaking BREAKING_AGAINST=main compares with a branch instead).
+BREAKING_AGAINST ?= HEAD~1
+breaking: install
+	.ci/buf-breaking.sh $(BREAKING_AGAINST)
+
+lint: install check-generated breaking
 	npx buf lint
 	npx tsc -p tsconfig.json --noEmit
 
