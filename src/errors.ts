@@ -65,7 +65,7 @@ export const errors = {
   staleReceipt: (queue: string, id: string) =>
     new CoraError(
       'STALE_RECEIPT',
-      `the receipt for message '${id}' in queue '${queue}' is not that of its current delivery (the lease expired and the message was delivered again)`,
+      `the receipt for message '${id}' in queue '${queue}' is not that of its current delivery (an earlier delivery's lease expired and the message was delivered again, or the receipt was never issued)`,
     ),
   invalid: (message: string) => new CoraError('INVALID_ARGUMENT', message),
 };
