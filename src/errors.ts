@@ -68,4 +68,5 @@ export const errors = {
       `the receipt for message '${id}' in queue '${queue}' is not that of its current delivery (the lease expired and the message was delivered again)`,
     ),
   invalid: (message: string) => new CoraError('INVALID_ARGUMENT', message),
+  shuttingDown: () => new CoraError('SHUTTING_DOWN', 'the server is shutting down; reconnect to another instance or retry'),
 };
