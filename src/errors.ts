@@ -14,7 +14,7 @@ export const ERROR_CATALOGUE = {
   QUEUE_NOT_FOUND: { grpc: status.NOT_FOUND, http: 404 },
   DEAD_LETTER_QUEUE_NOT_FOUND: { grpc: status.NOT_FOUND, http: 404 },
   MESSAGE_NOT_IN_FLIGHT: { grpc: status.NOT_FOUND, http: 404 },
-  QUEUE_EXISTS: { grpc: status.ALREADY_EXISTS, http: 409 },
+  QUEUE_EXISTS: { grpc: status.ALREADY_EXISTS, http: 400 },
   STALE_RECEIPT: { grpc: status.FAILED_PRECONDITION, http: 409 },
   QUEUE_IN_USE: { grpc: status.FAILED_PRECONDITION, http: 409 },
   QUEUE_FULL: { grpc: status.RESOURCE_EXHAUSTED, http: 429 },
