@@ -106,7 +106,12 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   });
   registerRoutes(app, { broker: deps.broker, storage: deps.storage, limits: config.limits, polls });
 
-  await app.listen({ host: config.host, port: config.httpPort ?? 0 });
+  try {
+    await app.listen({ host: config.host, port: config.httpPort ?? 0 });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const port = (app.server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls === null ? 'http' : 'https'}://${host}:${port}`;
