@@ -86,3 +86,14 @@ test('an HTTP long-poll and a gRPC stream waiting on one queue share it round ro
   expect((await stream.take(1))[0].id).toBe('first');
   expect((await poll).json.item.id).toBe('second');
 });
+
+test('a long-poll on a queue deleted over gRPC ends with the 404 for an unknown queue', async () => {
+  await createQueue(t, 'jobs');
+  const poll = t.http('POST', '/queues/jobs/dequeue?wait=30');
+  await until(() => t.server.broker.queue('jobs').consumers.size === 1);
+  await t.call('deleteQueue', { name: 'jobs' });
+  const reply = await poll;
+  expect(reply.status).toBe(404);
+  expect(reply.text).toBe('{"status":"error","message":"Queue not found","queueName":"jobs"}');
+  expect(reply.headers.get('coramq-error-code')).toBe('QUEUE_NOT_FOUND');
+});
