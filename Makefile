@@ -58,6 +58,7 @@ run: build
 bench: build
 	npx tsc -p tsconfig.bench.json
 	node --expose-gc dist/bench/engine.js
+	node dist/bench/http.js
 	bench/run-peers.sh $(BENCH_SYSTEMS)
 
 clean:

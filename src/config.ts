@@ -29,6 +29,11 @@ export interface ServerConfig {
   tlsKey: string | null;
   shutdownGraceMs: number;
   limits: Limits;
+  // HTTP JSON API (src/http/)
+  /** null: the HTTP API is off. */
+  httpPort: number | null;
+  httpMaxBodyBytes: number;
+  httpRequestTimeoutMs: number;
 }
 
 type Kind = 'string' | 'int' | 'bytes' | 'duration';
@@ -55,7 +60,7 @@ export const OPTIONS: Option[] = [
   { flag: 'log-level', env: 'CORAMQ_LOG_LEVEL', kind: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'pino log level.', apply: (c, v) => (c.logLevel = v as string) },
   { flag: 'storage', env: 'CORAMQ_STORAGE', kind: 'string', default: 'memory', choices: ['memory'], help: 'Where queues live: memory (nothing survives a restart).', apply: (c, v) => (c.storage = v as ServerConfig['storage']) },
   { flag: 'data-dir', env: 'CORAMQ_DATA_DIR', kind: 'string', default: './data', help: 'Directory for durable storage.', apply: (c, v) => (c.dataDir = v as string) },
-  { flag: 'auth-token', env: 'CORAMQ_AUTH_TOKEN', kind: 'string', default: null, help: 'When set, every QueueService call must send `authorization: Bearer <token>` (else UNAUTHENTICATED). Health and reflection stay open.', apply: (c, v) => (c.authToken = v as string) },
+  { flag: 'auth-token', env: 'CORAMQ_AUTH_TOKEN', kind: 'string', default: null, help: 'When set, every QueueService call and HTTP API request must send `authorization: Bearer <token>` (else UNAUTHENTICATED, HTTP 401). Health (gRPC and GET /health) and reflection stay open.', apply: (c, v) => (c.authToken = v as string) },
   { flag: 'tls-cert', env: 'CORAMQ_TLS_CERT', kind: 'string', default: null, help: 'PEM certificate file: serve TLS (with --tls-key).', apply: (c, v) => (c.tlsCert = v as string) },
   { flag: 'tls-key', env: 'CORAMQ_TLS_KEY', kind: 'string', default: null, help: 'PEM private key file for --tls-cert.', apply: (c, v) => (c.tlsKey = v as string) },
   { flag: 'shutdown-grace', env: 'CORAMQ_SHUTDOWN_GRACE', kind: 'duration', default: '10s', help: 'On SIGTERM/SIGINT, how long running calls get to finish before they are cancelled.', apply: (c, v) => (c.shutdownGraceMs = v as number) },
@@ -71,6 +76,10 @@ export const OPTIONS: Option[] = [
   { flag: 'max-delay', env: 'CORAMQ_MAX_DELAY', kind: 'duration', default: '7d', help: 'Longest Enqueue or Nack delay.', apply: limit('maxDelayMs') },
   { flag: 'default-visibility-timeout', env: 'CORAMQ_DEFAULT_VISIBILITY_TIMEOUT', kind: 'duration', default: '10s', help: 'visibility_timeout of a queue created without one (at most 12h).', apply: limit('defaultVisibilityTimeoutMs') },
   { flag: 'max-request-bytes', env: 'CORAMQ_MAX_REQUEST_BYTES', kind: 'bytes', default: '16MiB', help: 'Largest gRPC request message (grpc-js answers RESOURCE_EXHAUSTED beyond).', apply: limit('maxRequestBytes') },
+  // HTTP JSON API (src/http/)
+  { flag: 'http-port', env: 'CORAMQ_HTTP_PORT', kind: 'int', default: null, help: 'Port of the HTTP JSON API (the original CoraMQ API, on the same queues as gRPC); off when unset, 0 picks a free one.', apply: (c, v) => (c.httpPort = v as number) },
+  { flag: 'http-max-body-bytes', env: 'CORAMQ_HTTP_MAX_BODY_BYTES', kind: 'bytes', default: '2MiB', help: 'Largest HTTP request body (413 beyond); the default fits a 256KiB payload even if every byte is \\u-escaped.', apply: (c, v) => (c.httpMaxBodyBytes = v as number) },
+  { flag: 'http-request-timeout', env: 'CORAMQ_HTTP_REQUEST_TIMEOUT', kind: 'duration', default: '5m', help: 'Longest time a client may take to send one HTTP request, headers and body (408 beyond); the wait of a long-poll does not count.', apply: (c, v) => (c.httpRequestTimeoutMs = v as number) },
 ];
 
 export const MAX_VISIBILITY_TIMEOUT_MS = 12 * 3600 * 1000;
@@ -142,6 +151,9 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     tlsKey: null,
     shutdownGraceMs: 0,
     limits: {} as Limits,
+    httpPort: null,
+    httpMaxBodyBytes: 0,
+    httpRequestTimeoutMs: 0,
   };
   for (const o of OPTIONS) {
     const raw = flags.get(o.flag) ?? env[o.env] ?? o.default;
@@ -162,6 +174,13 @@ function checkConfig(c: ServerConfig): void {
     if (l[key] < 1) throw new Error(`${key} must be at least 1`);
   }
   if (l.defaultMaxInFlight > l.maxInFlight) throw new Error('--default-max-in-flight may not exceed --max-in-flight');
+  // HTTP JSON API
+  if (c.httpPort !== null && c.httpPort > 65535) throw new Error(`--http-port must be at most 65535 (got ${c.httpPort})`);
+  if (c.httpPort !== null && c.httpPort !== 0 && c.httpPort === c.port) throw new Error('--http-port must differ from --port');
+  if (c.httpMaxBodyBytes < l.maxPayloadBytes) {
+    throw new Error('--http-max-body-bytes must be at least --max-payload-bytes, or a largest payload could never be sent over HTTP');
+  }
+  if (c.httpRequestTimeoutMs < 1) throw new Error('--http-request-timeout must be at least 1ms');
 }
 
 /** `coramq serve --help`. */

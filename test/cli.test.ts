@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { QueueServiceClient } from '../generated/coramq/v1/queue';
+import { ChildLog } from './support/child-log';
 
 const CLI = join(__dirname, '..', 'dist', 'src', 'cli.js');
 
@@ -28,21 +29,9 @@ test('serve listens, answers calls, and exits 0 on SIGTERM after a graceful shut
     env: { ...process.env, CORAMQ_PORT: '0', CORAMQ_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: Record<string, unknown>[] = [];
-  const listening = new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = JSON.parse(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        if (typeof line.address === 'string') resolve(line.address);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
-  });
-  const address = await listening;
+  const log = new ChildLog(child);
+  const lines = log.lines;
+  const address = (await log.waitFor((l) => typeof l.address === 'string')).address as string;
   expect(lines[0].msg).toMatch(/in-memory storage: nothing survives a restart/);
   const client = new QueueServiceClient(address, credentials.createInsecure());
   const created = await new Promise<unknown>((resolve, reject) =>

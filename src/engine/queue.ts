@@ -61,6 +61,20 @@ export interface Totals {
   deadLettered: number;
 }
 
+export interface QueueStats {
+  ready: number;
+  delayed: number;
+  inFlight: number;
+  consumers: number;
+  oldestReadyAgeMs: number;
+  enqueuedTotal: number;
+  deliveredTotal: number;
+  ackedTotal: number;
+  nackedTotal: number;
+  expiredTotal: number;
+  deadLetteredTotal: number;
+}
+
 export const DLQ_ATTRIBUTE = {
   sourceQueue: 'coramq.dead-letter.source-queue',
   reason: 'coramq.dead-letter.reason',
@@ -343,6 +357,24 @@ export class Queue {
       if (m.state === MessageState.Ready) return Math.max(0, now - m.enqueuedAt);
     }
     return 0;
+  }
+
+  /** The queue's counts and counters now, for the protocol layers to show. */
+  stats(now: number): QueueStats {
+    const t = this.totals;
+    return {
+      ready: this.ready.size,
+      delayed: this.delayedCount,
+      inFlight: this.inFlightCount,
+      consumers: this.consumers.size,
+      oldestReadyAgeMs: this.oldestReadyAge(now),
+      enqueuedTotal: t.enqueued,
+      deliveredTotal: t.delivered,
+      ackedTotal: t.acked,
+      nackedTotal: t.nacked,
+      expiredTotal: t.expired,
+      deadLetteredTotal: t.deadLettered,
+    };
   }
 
   /** Up to `limit` ready messages in delivery order, unchanged. */

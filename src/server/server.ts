@@ -1,8 +1,9 @@
 /**
- * Assembles a CoraMQ server: storage, broker, tick driver and the gRPC services, and takes
- * it down again. `startServer` resolves once the server listens; `close()` shuts down
- * gracefully: no new calls, open Dequeue streams end with UNAVAILABLE, running calls get
- * the grace period, storage is flushed and closed.
+ * Assembles a CoraMQ server: storage, broker, tick driver and the gRPC services (and the
+ * HTTP JSON API with --http-port), and takes it down again. `startServer` resolves once the
+ * server listens; `close()` shuts down gracefully: no new calls, open Dequeue streams and
+ * HTTP long-polls end with UNAVAILABLE (503), running calls get the grace period, storage is
+ * flushed and closed.
  */
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
@@ -10,6 +11,7 @@ import { QueueServiceService } from '../../generated/coramq/v1/queue';
 import { systemClock, type Clock } from '../clock';
 import type { ServerConfig } from '../config';
 import { Broker } from '../engine/broker';
+import { startHttpApi, type HttpApi } from '../http/http-api';
 import { createLogger, type Logger } from '../logger';
 import type { Storage } from '../storage/journal';
 import { MemoryStorage } from '../storage/memory-storage';
@@ -33,6 +35,8 @@ export interface RunningServer {
   readonly broker: Broker;
   readonly storage: Storage;
   readonly log: Logger;
+  /** The HTTP JSON API; null when --http-port is not set. */
+  readonly http: { readonly port: number; readonly url: string } | null;
   close(): Promise<void>;
 }
 
@@ -86,6 +90,19 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     storage.kind === 'memory' ? 'CoraMQ listening (in-memory storage: nothing survives a restart)' : 'CoraMQ listening',
   );
 
+  // The HTTP JSON API (src/http/), on the same broker and storage, when --http-port is set.
+  let http: HttpApi | null = null;
+  if (config.httpPort !== null) {
+    try {
+      http = await startHttpApi({ config, broker, storage, log });
+    } catch (err) {
+      server.forceShutdown();
+      driver.stop();
+      await storage.close();
+      throw err;
+    }
+  }
+
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -94,6 +111,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       health.setStatus(SERVICE_NAME, 'NOT_SERVING');
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       for (const s of [...streams]) s.shutdown();
+      const httpClosed = http?.close(config.shutdownGraceMs);
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), config.shutdownGraceMs);
@@ -103,6 +121,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         server.forceShutdown();
       }
       clearTimeout(timer);
+      await httpClosed;
       driver?.stop();
       await storage.close();
       log.info('stopped');
@@ -110,5 +129,5 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     return closing;
   };
 
-  return { port, address, broker, storage, log, close };
+  return { port, address, broker, storage, log, http: http && { port: http.port, url: http.url }, close };
 }
