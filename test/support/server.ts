@@ -8,7 +8,6 @@ import pino from 'pino';
 import { QueueServiceClient, QueueServiceService } from '../../generated/coramq/v1/queue';
 import { defaultConfig, type ServerConfig } from '../../src/config';
 import { startServer, type RunningServer } from '../../src/server/server';
-import type { Clock } from '../../src/clock';
 import { ManualClock } from './manual-clock';
 
 export interface TestServer {
@@ -27,15 +26,15 @@ export type RequestOf<K extends keyof Service> = Parameters<Service[K]['requestS
 export type ResponseOf<K extends keyof Service> = ReturnType<Service[K]['responseDeserialize']>;
 
 export async function startTestServer(
-  options: { config?: (c: ServerConfig) => void; clock?: Clock | 'system' } = {},
+  options: { config?: (c: ServerConfig) => void; clock?: ManualClock | 'system' } = {},
 ): Promise<TestServer> {
   const config = defaultConfig();
   config.port = 0;
   config.shutdownGraceMs = 2000;
   options.config?.(config);
-  const clock = new ManualClock();
+  const clock = options.clock instanceof ManualClock ? options.clock : new ManualClock();
   const server = await startServer(config, {
-    clock: options.clock === 'system' ? undefined : (options.clock ?? clock),
+    clock: options.clock === 'system' ? undefined : clock,
     logger: pino({ level: 'silent' }),
   });
   const clients: QueueServiceClient[] = [];
