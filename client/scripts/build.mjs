@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 const entry = 'dist/cjs/client/src/index.js';
 
 rmSync(`${root}/dist`, { recursive: true, force: true });
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: ['ignore', 2, 2] });
 
 const names = Object.keys(require(`${root}/${entry}`)).filter((n) => n !== '__esModule' && n !== 'default');
 mkdirSync(`${root}/dist/esm`, { recursive: true });
@@ -25,4 +25,5 @@ writeFileSync(
     `import cjs from '../cjs/client/src/index.js';\n\nexport const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = cjs;\n`,
 );
 writeFileSync(`${root}/dist/esm/index.d.mts`, `export * from '../cjs/client/src/index.js';\n`);
-console.log(`@coramq/client built: ${names.length} exports (${entry}, dist/esm/index.mjs)`);
+// stderr: stdout belongs to the caller (npm pack --json)
+console.error(`@coramq/client built: ${names.length} exports (${entry}, dist/esm/index.mjs)`);

@@ -235,16 +235,20 @@ export class CoraMQClient {
   /**
    * Closes gracefully: workers are closed (their running handlers finish and are acked),
    * subscriptions stop, pending enqueues and acks are sent and answered, then the channel
-   * closes. Calls made after close() fail.
+   * closes. Calls made after close() fail. With a deadline (or signal), workers whose handlers
+   * still run then are left (their messages come back when their leases end), the channel is
+   * closed anyway, and close() rejects with the first such worker's error.
    */
-  close(): Promise<void> {
+  close(options?: CallOptions): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all([...this.workers].map((w) => w.close()));
+      const workers = await Promise.allSettled([...this.workers].map((w) => w.close(options)));
       await Promise.all([...this.subscriptions].map((s) => s.close()));
       this.enqueuer?.flush();
       this.acker.flush();
-      await this.conn.drained();
+      if (workers.every((w) => w.status === 'fulfilled')) await this.conn.drained();
       this.conn.close();
+      const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     })();
     return this.closing;
   }

@@ -11,7 +11,7 @@
  * Typed from the generated service definition: a method name that the contract lacks fails
  * to compile.
  */
-import { Client, credentials, Metadata, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, type CallOptions, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { QueueServiceService, type DequeueRequest, type DequeueResponse } from '../../generated/coramq/v1/queue';
 import { Backoff, type BackoffOptions } from './backoff';
 import type { Clock } from './clock';
@@ -51,6 +51,8 @@ function channelCredentials(tls: ConnectionOptions['tls']): ChannelCredentials {
   if (tls === true) return credentials.createSsl();
   return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
 }
+
+const callOptions = (deadlineAt: number): CallOptions => (deadlineAt === Infinity ? {} : { deadline: deadlineAt });
 
 export class Connection {
   private readonly client: Client;
@@ -100,7 +102,7 @@ export class Connection {
       def.responseDeserialize,
       request,
       this.metadata(),
-      deadlineAt === Infinity ? {} : { deadline: deadlineAt },
+      callOptions(deadlineAt),
       (err: ServiceError | null, res?: ResponseOf<K>) => {
         if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
         this.settled();
@@ -161,7 +163,7 @@ export class Connection {
       def.responseDeserialize,
       request,
       this.metadata(),
-      deadlineAt === Infinity ? {} : { deadline: deadlineAt },
+      callOptions(deadlineAt),
     );
   }
 

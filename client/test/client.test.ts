@@ -24,7 +24,7 @@ import {
   UnavailableError,
 } from '../src';
 import { startTestServer, type TestServer } from '../../test/support/server';
-import { rejection } from './support';
+import { eventually, rejection } from './support';
 
 let t: TestServer;
 let client: CoraMQClient;
@@ -121,7 +121,7 @@ describe('enqueue and receive', () => {
     const got = await polling;
     expect(got.map((m) => m.text())).toEqual(['first']);
     const empty = client.receive('q', { wait: 1_000 });
-    await until(async () => (await client.getQueue('q')).stats.consumers === 1);
+    await eventually(async () => (await client.getQueue('q')).stats.consumers === 1, 'the stream to open');
     t.clock.advance(1_000);
     expect(await empty).toEqual([]);
   });
@@ -183,7 +183,7 @@ describe('subscribe', () => {
       if (seen.length === 6) break;
     }
     expect(seen).toEqual(['m2', 'm5', 'm1', 'm4', 'm0', 'm3']);
-    await until(async () => (await client.getQueue('q')).stats.consumers === 0, 'the stream to close');
+    await eventually(async () => (await client.getQueue('q')).stats.consumers === 0, 'the stream to close');
     expect((await client.getQueue('q')).stats.ackedTotal).toBe(6);
   });
 
@@ -209,7 +209,7 @@ describe('subscribe', () => {
       return got;
     })();
     await client.enqueue('q', 'one');
-    await until(async () => (await client.getQueue('q')).stats.inFlight === 1);
+    await eventually(async () => (await client.getQueue('q')).stats.inFlight === 1, 'the delivery');
     ac.abort();
     expect(await loop).toEqual(['one']);
   });
@@ -275,7 +275,7 @@ describe('errors: each class from the status the server sends', () => {
   test('UnavailableError when the server shuts down under a long poll', async () => {
     await client.createQueue('q');
     const polling = rejection(client.receive('q', { wait: 60_000 }));
-    await until(async () => (await client.getQueue('q')).stats.consumers === 1);
+    await eventually(async () => (await client.getQueue('q')).stats.consumers === 1, 'the stream to open');
     await t.server.close();
     const err = await polling;
     expect(err).toBeInstanceOf(UnavailableError);
@@ -302,7 +302,7 @@ describe('errors: each class from the status the server sends', () => {
     await client.createQueue('q');
     const ac = new AbortController();
     const polling = rejection(client.receive('q', { wait: 60_000, signal: ac.signal }));
-    await until(async () => (await client.getQueue('q')).stats.consumers === 1);
+    await eventually(async () => (await client.getQueue('q')).stats.consumers === 1, 'the stream to open');
     ac.abort();
     expect(await polling).toBeInstanceOf(CancelledError);
   });
@@ -352,15 +352,6 @@ test('calls after close() fail; close() waits for calls under way', async () => 
   client = new CoraMQClient(t.server.address, { clock: t.clock });
   expect((await client.getQueue('q')).stats.ready).toBe(1);
 });
-
-/** Polls a condition the server reports (its stats): used only where no event says when. */
-async function until(cond: () => Promise<boolean>, what = 'condition'): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function selfSignedCert(): { cert: string; key: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'coramq-tls-'));

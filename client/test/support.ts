@@ -95,3 +95,16 @@ export async function rejection(p: Promise<unknown>): Promise<Error & Record<str
   }
   throw new Error('expected a rejection');
 }
+
+/**
+ * Waits until `cond` (which asks the server, e.g. for a queue's stats) is true, for what has
+ * no event to wait on: the server's side of an ack or a stream cancel. Asks again on the next
+ * turn, or after `pauseMs` against a server in another process.
+ */
+export async function eventually(cond: () => Promise<boolean>, what: string, { tries = 1000, pauseMs = 0 } = {}): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await cond()) return;
+    await new Promise((r) => (pauseMs === 0 ? setImmediate(r) : setTimeout(r, pauseMs)));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
