@@ -42,7 +42,7 @@ export class Coalescer<T> {
     batch.push(item);
     if (batch.length >= this.maxSize) {
       this.open.delete(queue);
-      this.send(queue, batch);
+      this.sendAll(queue, batch);
     } else if (!this.scheduled) {
       this.scheduled = true;
       if (this.linger === 0) this.immediate = setImmediate(this.flush);
@@ -61,10 +61,12 @@ export class Coalescer<T> {
     if (this.open.size === 0) return;
     const batches = [...this.open];
     this.open.clear();
-    for (const [queue, items] of batches) {
-      for (let i = 0; i < items.length; i += this.maxSize) {
-        this.send(queue, items.length <= this.maxSize ? items : items.slice(i, i + this.maxSize));
-      }
-    }
+    for (const [queue, items] of batches) this.sendAll(queue, items);
   };
+
+  /** Sends `items` in batches of at most maxSize (more than one only after the cap was lowered). */
+  private sendAll(queue: string, items: T[]): void {
+    if (items.length <= this.maxSize) return this.send(queue, items);
+    for (let i = 0; i < items.length; i += this.maxSize) this.send(queue, items.slice(i, i + this.maxSize));
+  }
 }
