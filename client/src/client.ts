@@ -133,6 +133,7 @@ export class CoraMQClient {
   enqueue(queue: string, payload: Payload, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     let item: EnqueueItem;
     try {
+      this.open();
       item = new EnqueueItem(
         options.id ?? '',
         toBytes(payload),
@@ -184,6 +185,7 @@ export class CoraMQClient {
    * Messages are leased to the caller until their visibility timeout.
    */
   async receive(queue: string, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
+    this.open();
     const max = options.max ?? 1;
     if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError(`max must be a whole number >= 1 (got ${max})`, status.INVALID_ARGUMENT);
     const wait = options.wait ?? 0;
@@ -255,6 +257,7 @@ export class CoraMQClient {
 
   // ---- plumbing ----
 
+  /** Throws once close() was called: no new work after that. */
   private open(): void {
     if (this.closing !== null) throw new CoraMQError('the client is closed', status.CANCELLED);
   }
@@ -262,6 +265,7 @@ export class CoraMQClient {
   /** A unary call as a promise; `request` is built inside so its validation errors reject. */
   private call<K extends UnaryMethod>(method: K, request: () => RequestOf<K>, options: CallOptions | undefined, safe: boolean): Promise<ResponseOf<K>> {
     return new Promise((resolve, reject) => {
+      this.open();
       const done: Done<ResponseOf<K>> = (err, res) => (err === null ? resolve(res!) : reject(err));
       const at = deadlineAt(options?.deadline, this.deadline);
       const req = request();

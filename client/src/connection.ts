@@ -11,11 +11,11 @@
  * Typed from the generated service definition: a method name that the contract lacks fails
  * to compile.
  */
-import { Client, credentials, Metadata, type CallOptions, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { QueueServiceService, type DequeueRequest, type DequeueResponse } from '../../generated/coramq/v1/queue';
 import { Backoff, type BackoffOptions } from './backoff';
 import type { Clock } from './clock';
-import { abortError, isTransient, statusError, type CoraMQError } from './errors';
+import { abortError, CoraMQError, isTransient, statusError } from './errors';
 
 type Service = typeof QueueServiceService;
 export type UnaryMethod = { [K in keyof Service]: Service[K]['responseStream'] extends false ? K : never }[keyof Service];
@@ -52,12 +52,14 @@ function channelCredentials(tls: ConnectionOptions['tls']): ChannelCredentials {
   return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
 }
 
+const closedError = (): CoraMQError => new CoraMQError('the client is closed', status.CANCELLED);
 const callOptions = (deadlineAt: number): CallOptions => (deadlineAt === Infinity ? {} : { deadline: deadlineAt });
 
 export class Connection {
   private readonly client: Client;
   private readonly authorization: string | null;
   private inflight = 0;
+  private closed = false;
   private idle: (() => void)[] = [];
   /** Waits between retries of safe calls. */
   readonly backoff: Backoff;
@@ -94,6 +96,7 @@ export class Connection {
       requestSerialize: (v: RequestOf<K>) => Buffer;
       responseDeserialize: (b: Buffer) => ResponseOf<K>;
     };
+    if (this.closed) return done(closedError());
     this.inflight++;
     let onAbort: (() => void) | undefined;
     const call = this.client.makeUnaryRequest(
@@ -156,6 +159,7 @@ export class Connection {
 
   /** Opens a Dequeue stream (wait-for-ready: it is sent once the channel is connected). */
   dequeue(request: DequeueRequest, deadlineAt: number): ClientReadableStream<DequeueResponse> {
+    if (this.closed) throw closedError();
     const def = QueueServiceService.dequeue;
     return this.client.makeServerStreamRequest(
       def.path,
@@ -174,6 +178,7 @@ export class Connection {
   }
 
   close(): void {
+    this.closed = true;
     this.client.close();
   }
 

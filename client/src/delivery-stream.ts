@@ -62,7 +62,12 @@ export class DeliveryStream {
   start(): void {
     if (this.over || this.call !== null) return;
     this.retryTimer = null;
-    const call = this.conn.dequeue(this.request, this.options.deadlineAt);
+    let call: ClientReadableStream<DequeueResponse>;
+    try {
+      call = this.conn.dequeue(this.request, this.options.deadlineAt);
+    } catch (err) {
+      return this.end(err as CoraMQError); // the client was closed
+    }
     this.call = call;
     call.on('data', (frame: DequeueResponse) => {
       if (this.call !== call) return;

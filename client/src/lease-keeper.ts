@@ -11,14 +11,15 @@ import type { Clock } from './clock';
 import type { ReceivedMessage } from './received-message';
 
 export class LeaseKeeper {
-  private readonly held = new Set<ReceivedMessage>();
+  /** Each held message, with when its lease ends on the local clock. */
+  private readonly held = new Map<ReceivedMessage, number>();
   private timer: unknown = null;
 
   constructor(
     private readonly clock: Clock,
     readonly leaseMs: number,
-    /** Extends `m`'s lease by leaseMs; `remainingMs` is what it had left. */
-    private readonly extend: (m: ReceivedMessage, remainingMs: number) => void,
+    /** Extends `m`'s lease by leaseMs; it had `remainingMs` left, until `endsAt`. */
+    private readonly extend: (m: ReceivedMessage, remainingMs: number, endsAt: number) => void,
   ) {}
 
   get size(): number {
@@ -26,13 +27,17 @@ export class LeaseKeeper {
   }
 
   hold(m: ReceivedMessage): void {
-    m.leaseEndsAt = this.clock.now() + this.leaseMs;
-    this.held.add(m);
+    this.held.set(m, this.clock.now() + this.leaseMs);
     if (this.timer === null) this.timer = this.clock.setTimer(this.leaseMs / 3, this.tick);
   }
 
   release(m: ReceivedMessage): void {
     this.held.delete(m);
+  }
+
+  /** An extension failed for a reason that may pass: its lease end goes back to `endsAt`, so the next round tries again. */
+  restore(m: ReceivedMessage, endsAt: number): void {
+    if (this.held.has(m)) this.held.set(m, endsAt);
   }
 
   stop(): void {
@@ -44,11 +49,11 @@ export class LeaseKeeper {
   private readonly tick = (): void => {
     this.timer = null;
     const now = this.clock.now();
-    for (const m of this.held) {
-      const remaining = m.leaseEndsAt - now;
+    for (const [m, endsAt] of this.held) {
+      const remaining = endsAt - now;
       if (remaining < (this.leaseMs * 2) / 3) {
-        m.leaseEndsAt = now + this.leaseMs;
-        this.extend(m, remaining);
+        this.held.set(m, now + this.leaseMs);
+        this.extend(m, remaining, endsAt);
       }
     }
     if (this.held.size > 0) this.timer = this.clock.setTimer(this.leaseMs / 3, this.tick);

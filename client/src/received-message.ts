@@ -41,19 +41,15 @@ export class ReceivedMessage {
   readonly deliveryCount: number;
   /** Proof of this delivery (ack, nack and extendVisibility send it). */
   readonly receipt: string;
-  private readonly enqueuedAtMs: number;
-  private visibleAtMs: number;
-  private settlement: Settlement | null = null;
-  /** @internal When the lease ends on the local clock (lease-keeper.ts). */
-  leaseEndsAt = 0;
-  /** @internal Set when an extension found the lease gone. */
-  leaseLost = false;
+  // Private (#) so that they stay out of console.log and JSON of a message.
+  readonly #ctx: MessageContext;
+  readonly #enqueuedAt: number;
+  #visibleAt: number;
+  #settlement: Settlement | null = null;
 
   /** @internal */
-  constructor(
-    private readonly ctx: MessageContext,
-    m: WireMessage,
-  ) {
+  constructor(ctx: MessageContext, m: WireMessage) {
+    this.#ctx = ctx;
     this.id = m.id;
     this.queue = m.queue;
     this.payload = m.payload;
@@ -61,23 +57,23 @@ export class ReceivedMessage {
     this.attributes = m.attributes;
     this.deliveryCount = m.deliveryCount;
     this.receipt = m.receipt;
-    this.enqueuedAtMs = timestampMs(m.enqueuedAt);
-    this.visibleAtMs = timestampMs(m.visibleAt);
+    this.#enqueuedAt = timestampMs(m.enqueuedAt);
+    this.#visibleAt = timestampMs(m.visibleAt);
   }
 
   /** When it was enqueued (server time). */
   get enqueuedAt(): Date {
-    return new Date(this.enqueuedAtMs);
+    return new Date(this.#enqueuedAt);
   }
 
   /** When its lease ends unless it is acked or extended (server time). */
   get visibleAt(): Date {
-    return new Date(this.visibleAtMs);
+    return new Date(this.#visibleAt);
   }
 
   /** True once ack() or nack() succeeded or is under way. */
   get settled(): boolean {
-    return this.settlement !== null;
+    return this.#settlement !== null;
   }
 
   text(): string {
@@ -90,7 +86,7 @@ export class ReceivedMessage {
 
   /** Removes the message for good. Rejects with MessageNotFoundError or InvalidReceiptError when the lease was lost. */
   ack(options?: CallOptions): Promise<void> {
-    const s = this.settlement;
+    const s = this.#settlement;
     if (s !== null) return s.kind === 'ack' ? (s.promise ?? Promise.resolve()) : this.alreadySettled('ack', s.kind);
     let resolve!: () => void, reject!: (err: CoraMQError) => void;
     const promise = new Promise<void>((res, rej) => {
@@ -104,17 +100,17 @@ export class ReceivedMessage {
   /** @internal ack() with a callback (the worker's path: no promise). */
   ackThen(done: (err: CoraMQError | null) => void, options?: CallOptions, promise: Promise<void> | null = null): void {
     const settlement: Settlement = { kind: 'ack', promise };
-    this.settlement = settlement;
-    const item = new AckItem(this.id, this.receipt, deadlineAt(options?.deadline, this.ctx.deadline), (err) => {
-      if (err !== null && this.settlement === settlement) this.settlement = null;
+    this.#settlement = settlement;
+    const item = new AckItem(this.id, this.receipt, deadlineAt(options?.deadline, this.#ctx.deadline), (err) => {
+      if (err !== null && this.#settlement === settlement) this.#settlement = null;
       done(err);
     });
-    this.ctx.acker.ack(this.queue, item, options?.signal);
+    this.#ctx.acker.ack(this.queue, item, options?.signal);
   }
 
   /** Gives the message back: it is delivered again after `delay` ms (or dead-lettered when out of deliveries). */
   nack(options?: NackOptions): Promise<{ deadLettered: boolean }> {
-    const s = this.settlement;
+    const s = this.#settlement;
     if (s !== null) return s.kind === 'nack' ? s.promise : this.alreadySettled('nack', s.kind);
     let delay;
     try {
@@ -128,11 +124,11 @@ export class ReceivedMessage {
       reject = rej;
     });
     const settlement: Settlement = { kind: 'nack', promise };
-    this.settlement = settlement;
+    this.#settlement = settlement;
     const request = { queue: this.queue, id: this.id, receipt: this.receipt, delay };
-    this.ctx.conn.unary('nack', request, deadlineAt(options?.deadline, this.ctx.deadline), options?.signal, (err, res) => {
+    this.#ctx.conn.unary('nack', request, deadlineAt(options?.deadline, this.#ctx.deadline), options?.signal, (err, res) => {
       if (err === null) return resolve({ deadLettered: res!.deadLettered });
-      if (this.settlement === settlement) this.settlement = null;
+      if (this.#settlement === settlement) this.#settlement = null;
       reject(err);
     });
     return promise;
@@ -151,10 +147,10 @@ export class ReceivedMessage {
         return reject(err);
       }
       const request = { queue: this.queue, id: this.id, receipt: this.receipt, visibilityTimeout };
-      this.ctx.conn.retrying('extendVisibility', request, deadlineAt(options?.deadline, this.ctx.deadline), options?.signal, (err, res) => {
+      this.#ctx.conn.retrying('extendVisibility', request, deadlineAt(options?.deadline, this.#ctx.deadline), options?.signal, (err, res) => {
         if (err !== null) return reject(err);
-        this.visibleAtMs = timestampMs(res!.visibleAt);
-        resolve(new Date(this.visibleAtMs));
+        this.#visibleAt = timestampMs(res!.visibleAt);
+        resolve(new Date(this.#visibleAt));
       });
     });
   }

@@ -73,6 +73,8 @@ export class Worker {
   private idleWaiters: (() => void)[] = [];
   private readonly stream: DeliveryStream;
   private readonly keeper: LeaseKeeper;
+  /** Messages whose lease an extension found gone: not acked when their handler ends. */
+  private readonly lost = new Set<ReceivedMessage>();
   private readonly concurrency: number;
   private readonly retryDelay: (deliveryCount: number) => number;
   private readonly report: (error: unknown, event: WorkerEvent) => void;
@@ -102,7 +104,7 @@ export class Worker {
       this.finished = (err) => (err === null ? resolve() : reject(err));
     });
     this.done.catch(() => {}); // reported through onError; awaiting `done` is optional
-    this.keeper = new LeaseKeeper(clock, leaseMs, (m, remaining) => this.extend(m, remaining));
+    this.keeper = new LeaseKeeper(clock, leaseMs, (m, remaining, endsAt) => this.extend(m, remaining, endsAt));
     this.stream = new DeliveryStream(
       ctx.conn,
       clock,
@@ -150,7 +152,7 @@ export class Worker {
     const left = this.backlog.slice(this.backlogHead);
     this.backlog = [];
     this.backlogHead = 0;
-    for (const m of left) this.giveBack(m, GIVE_BACK_DELAY_MS);
+    for (const m of left) if (!this.lost.delete(m)) this.giveBack(m, GIVE_BACK_DELAY_MS);
     await this.idle();
     this.keeper.stop();
     this.onClosed(this);
@@ -191,7 +193,7 @@ export class Worker {
     this.running--;
     this.processed++;
     this.keeper.release(m);
-    if (!m.settled && !m.leaseLost) {
+    if (!m.settled && !this.lost.delete(m)) {
       this.settling++;
       m.ackThen((err) => {
         if (err !== null) this.report(err, { kind: 'ack', queue: this.queue, message: m });
@@ -206,7 +208,7 @@ export class Worker {
     this.failed++;
     this.keeper.release(m);
     this.report(err, { kind: 'handler', queue: this.queue, message: m });
-    if (!m.settled && !m.leaseLost) this.giveBack(m, this.retryDelay(m.deliveryCount));
+    if (!m.settled && !this.lost.delete(m)) this.giveBack(m, this.retryDelay(m.deliveryCount));
     this.next();
   }
 
@@ -231,19 +233,17 @@ export class Worker {
         this.backlog.length = 0;
         this.backlogHead = 0;
       }
-      this.run(m);
+      if (!this.lost.delete(m)) this.run(m); // a lost lease: someone else has the message now
     }
     this.checkIdle();
   }
 
-  private extend(m: ReceivedMessage, remainingMs: number): void {
+  private extend(m: ReceivedMessage, remainingMs: number, endsAt: number): void {
     m.extendVisibility(this.keeper.leaseMs, { deadline: Math.max(1, remainingMs) }).catch((err: unknown) => {
       if (err instanceof MessageNotFoundError || err instanceof InvalidReceiptError) {
-        m.leaseLost = true;
         this.keeper.release(m);
-      } else if (m.leaseEndsAt > 0) {
-        m.leaseEndsAt -= this.keeper.leaseMs - remainingMs; // back to what it had, so the next round tries again
-      }
+        this.lost.add(m);
+      } else this.keeper.restore(m, endsAt);
       this.report(err, { kind: 'extend', queue: this.queue, message: m });
     });
   }

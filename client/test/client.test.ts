@@ -349,6 +349,8 @@ test('calls after close() fail; close() waits for calls under way', async () => 
   await client.close();
   expect(await pending).toMatchObject({ duplicate: false });
   expect(() => client.subscribe('q')).toThrow(/closed/);
+  expect(await rejection(client.enqueue('q', 'too late'))).toMatchObject({ name: 'CoraMQError', message: 'the client is closed' });
+  expect(await rejection(client.getQueue('q'))).toMatchObject({ message: 'the client is closed' });
   client = new CoraMQClient(t.server.address, { clock: t.clock });
   expect((await client.getQueue('q')).stats.ready).toBe(1);
 });

@@ -136,6 +136,32 @@ test('a handler running longer than the visibility timeout keeps its lease: the 
   await worker.close();
 });
 
+test('a lease lost anyway (time jumped past it) is reported once; that delivery is not acked, the next one is', async () => {
+  const releases = [defer(), defer()];
+  const deliveries: number[] = [];
+  const worker = client.consume(
+    'q',
+    async (m) => {
+      deliveries.push(m.deliveryCount);
+      changed.notify();
+      await releases[m.deliveryCount - 1].promise;
+    },
+    { visibilityTimeout: 30_000, onError },
+  );
+  await client.enqueue('q', 'job');
+  await changed.until(() => deliveries.length === 1, 'the first delivery');
+  t.clock.advance(30_000); // the extension is sent, but the lease ends before the server sees it
+  await changed.until(() => errors.length === 1, 'the failed extension');
+  expect(errors[0]).toMatchObject({ error: { name: 'InvalidReceiptError' }, event: { kind: 'extend' } });
+  releases[0].resolve();
+  await changed.until(() => deliveries.length === 2, 'the second delivery');
+  releases[1].resolve();
+  await statsUntil((s) => s.ackedTotal === 1, 'the ack of the second delivery');
+  expect(deliveries).toEqual([1, 2]);
+  expect(errors).toHaveLength(1); // no failed ack for the first delivery: it was never sent
+  await worker.close();
+});
+
 test('(control) a message held without extension is delivered again once its lease ends', async () => {
   await client.enqueue('q', 'held');
   const [held] = await client.receive('q', { visibilityTimeout: 30_000 });
