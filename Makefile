@@ -35,11 +35,13 @@ test: build
 run: build
 	node dist/src/cli.js serve $(ARGS)
 
-# The engine alone, then the shared peer workload against CoraMQ and every peer in one run.
+# The engine alone, the transport's ceiling for the client (unary batches vs streams), then the
+# shared peer workload against CoraMQ (stubs and client package) and every peer in one run.
 # BENCH_SYSTEMS="coramq grpc-ceiling" narrows the peer run; N=5000 makes it small.
 bench: build client
 	npx tsc -p tsconfig.bench.json
 	node --expose-gc dist/bench/engine.js
+	node bench/transport.mjs
 	bench/run-peers.sh $(BENCH_SYSTEMS)
 
 # The client package @coramq/client (client/): CommonJS, an ES module entry and types in
