@@ -105,9 +105,11 @@ export class CoraMQClient {
   /** Every queue, in name order (the pages are fetched one after another). */
   async listQueues(options?: CallOptions): Promise<QueueInfo[]> {
     const all: QueueInfo[] = [];
+    const at = deadlineAt(options?.deadline, this.deadline);
+    const whole = { signal: options?.signal, deadline: at === Infinity ? Infinity : new Date(at) }; // one deadline for every page
     let pageToken = '';
     do {
-      const page = await this.call('listQueues', () => ({ pageSize: 0, pageToken }), options, true);
+      const page = await this.call('listQueues', () => ({ pageSize: 0, pageToken }), whole, true);
       for (const q of page.queues) all.push(fromWireQueue(q));
       pageToken = page.nextPageToken;
     } while (pageToken !== '');
