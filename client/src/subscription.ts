@@ -15,6 +15,7 @@ import type { Clock } from './clock';
 import { optionalDuration } from './convert';
 import { DeliveryStream, GIVE_BACK_DELAY_MS } from './delivery-stream';
 import { UnavailableError, type CoraMQError } from './errors';
+import { Fifo } from './fifo';
 import { ReceivedMessage, type MessageContext } from './received-message';
 
 export interface SubscribeOptions extends CallOptions {
@@ -34,8 +35,7 @@ export function fatalForSubscription(err: CoraMQError): boolean {
 }
 
 export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
-  private buffer: ReceivedMessage[] = [];
-  private head = 0;
+  private readonly buffer = new Fifo<ReceivedMessage>();
   private waiter: Waiter | null = null;
   private error: CoraMQError | null = null;
   private ended = false;
@@ -89,15 +89,8 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   }
 
   next(): Promise<IteratorResult<ReceivedMessage>> {
-    if (this.head < this.buffer.length) {
-      const value = this.buffer[this.head];
-      this.buffer[this.head++] = undefined as unknown as ReceivedMessage;
-      if (this.head === this.buffer.length) {
-        this.buffer.length = 0;
-        this.head = 0;
-      }
-      return Promise.resolve({ value, done: false });
-    }
+    const value = this.buffer.shift();
+    if (value !== undefined) return Promise.resolve({ value, done: false });
     if (this.ended) {
       if (this.error === null) return Promise.resolve({ value: undefined, done: true });
       const err = this.error;
@@ -124,9 +117,7 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stream.close();
-      const left = this.buffer.slice(this.head);
-      this.buffer = [];
-      this.head = 0;
+      const left = this.buffer.drain();
       await Promise.allSettled(left.map((m) => m.nack({ delay: GIVE_BACK_DELAY_MS })));
     })();
     return this.closing;
@@ -150,7 +141,7 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     if (this.onAbort !== undefined) this.options.signal!.removeEventListener('abort', this.onAbort);
     this.onClosed(this);
     const w = this.waiter;
-    if (w === null || this.head < this.buffer.length) return;
+    if (w === null || this.buffer.size > 0) return;
     this.waiter = null;
     if (err === null) w.resolve({ value: undefined, done: true });
     else {

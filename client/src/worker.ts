@@ -25,6 +25,7 @@ import type { Clock } from './clock';
 import { toDuration } from './convert';
 import { DeliveryStream, GIVE_BACK_DELAY_MS } from './delivery-stream';
 import { abortError, DeadlineExceededError, InvalidReceiptError, MessageNotFoundError, type CoraMQError } from './errors';
+import { Fifo } from './fifo';
 import { LeaseKeeper } from './lease-keeper';
 import { ReceivedMessage, type MessageContext } from './received-message';
 
@@ -66,8 +67,7 @@ function logError(error: unknown, e: WorkerEvent): void {
 export class Worker {
   private running = 0;
   private settling = 0;
-  private backlog: ReceivedMessage[] = [];
-  private backlogHead = 0;
+  private readonly backlog = new Fifo<ReceivedMessage>();
   private stopped = false;
   private closing: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
@@ -149,9 +149,7 @@ export class Worker {
     this.stopped = true;
     if (this.onAbort !== undefined) this.options.signal!.removeEventListener('abort', this.onAbort);
     this.stream.close();
-    const left = this.backlog.slice(this.backlogHead);
-    this.backlog = [];
-    this.backlogHead = 0;
+    const left = this.backlog.drain();
     for (const m of left) if (!this.lost.delete(m)) this.giveBack(m, GIVE_BACK_DELAY_MS);
     await this.idle();
     this.keeper.stop();
@@ -226,13 +224,8 @@ export class Worker {
   }
 
   private next(): void {
-    while (!this.stopped && this.running < this.concurrency && this.backlogHead < this.backlog.length) {
-      const m = this.backlog[this.backlogHead];
-      this.backlog[this.backlogHead++] = undefined as unknown as ReceivedMessage;
-      if (this.backlogHead === this.backlog.length) {
-        this.backlog.length = 0;
-        this.backlogHead = 0;
-      }
+    while (!this.stopped && this.running < this.concurrency && this.backlog.size > 0) {
+      const m = this.backlog.shift() as ReceivedMessage;
       if (!this.lost.delete(m)) this.run(m); // a lost lease: someone else has the message now
     }
     this.checkIdle();
