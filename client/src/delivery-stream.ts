@@ -85,7 +85,9 @@ export class DeliveryStream {
     this.call = null;
     if (this.retryTimer !== null) this.clock.clearTimer(this.retryTimer);
     this.retryTimer = null;
-    call?.cancel();
+    // On the next turn: grpc-js (1.14) does not send the cancellation of a call cancelled in
+    // the same turn it was started on a ready channel, so the server would keep the stream.
+    if (call !== null) setImmediate(() => call.cancel());
     this.end(null);
   }
 

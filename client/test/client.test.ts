@@ -200,6 +200,14 @@ describe('subscribe', () => {
     expect((await client.getQueue('q')).stats).toMatchObject({ ready: 4, delayed: 0 });
   });
 
+  test('a subscription closed in the turn it was opened leaves no stream on the server', async () => {
+    const subs = Array.from({ length: 5 }, () => client.subscribe('q'));
+    await Promise.all(subs.map((s) => s.close()));
+    await eventually(async () => (await client.getQueue('q')).stats.consumers === 0, 'the streams to go');
+    await client.enqueue('q', 'for nobody');
+    expect((await client.getQueue('q')).stats).toMatchObject({ ready: 1, inFlight: 0, consumers: 0 });
+  });
+
   test('aborting the signal ends the loop quietly', async () => {
     const ac = new AbortController();
     const sub = client.subscribe('q', { signal: ac.signal });
