@@ -83,6 +83,8 @@ export class Worker {
   /** Handlers that returned, and that threw, so far. */
   processed = 0;
   failed = 0;
+  /** Messages the worker acked and the server confirmed (durably, with durable storage). */
+  acked = 0;
   /** Resolves when the worker has stopped and settled what it ran; rejects if it stopped on an error. */
   readonly done: Promise<void>;
 
@@ -195,6 +197,7 @@ export class Worker {
       this.settling++;
       m.ackThen((err) => {
         if (err !== null) this.report(err, { kind: 'ack', queue: this.queue, message: m });
+        else this.acked++;
         this.settled();
       });
     }

@@ -43,6 +43,7 @@ test('runs the handler once per message and acks each (coalesced into AckBatch)'
   await statsUntil((s) => s.ackedTotal === 20, '20 acks');
   expect(seen.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
   expect(worker.processed).toBe(20);
+  await eventually(async () => worker.acked === 20, 'the acks to be confirmed');
   expect(rpcs.started('Ack')).toBe(0);
   expect(rpcs.started('AckBatch')).toBeGreaterThan(0);
   expect(errors).toEqual([]);
