@@ -1,5 +1,5 @@
 # CoraMQ. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install generate check-generated build lint test run bench clean breaking
+.PHONY: install generate check-generated build lint test run bench clean breaking client
 
 NPM_FLAGS := --no-audit --no-fund
 
@@ -45,6 +45,7 @@ breaking: install
 lint: install check-generated breaking
 	npx buf lint
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p client/tsconfig.json --noEmit
 
 test: build
 	npx jest
@@ -53,13 +54,21 @@ test: build
 run: build
 	node dist/src/cli.js serve $(ARGS)
 
-# The engine alone, then the shared peer workload against CoraMQ and every peer in one run.
+# The engine alone, the transport's ceiling for the client (unary batches vs streams), then the
+# shared peer workload against CoraMQ (stubs and client package) and every peer in one run.
 # BENCH_SYSTEMS="coramq grpc-ceiling" narrows the peer run; N=5000 makes it small.
-bench: build
+bench: build client
 	npx tsc -p tsconfig.bench.json
 	node --expose-gc dist/bench/engine.js
 	node dist/bench/http.js
+	node bench/transport.mjs
 	bench/run-peers.sh $(BENCH_SYSTEMS)
 
+# The client package @coramq/client (client/): CommonJS, an ES module entry and types in
+# client/dist, built from client/src and generated/. `make test` runs its tests from source;
+# its pack-and-install test builds it with `npm pack`.
+client: install
+	cd client && node scripts/build.mjs
+
 clean:
-	rm -rf dist .generated-check .bench-out
+	rm -rf dist .generated-check .bench-out client/dist
