@@ -350,10 +350,22 @@ export class Queue {
     return this.ready.firstInOrder(limit);
   }
 
-  /** Restores a message from storage (no journaling, no dispatch: nobody is subscribed yet). */
-  restore(m: Message, readyAt: number, now: number): void {
+  /**
+   * Restores a message from storage (no journaling, no dispatch: nobody is subscribed yet).
+   * One that was in flight when the server stopped has lost its lease: it comes back in
+   * flight with the lease already over, so the next tick expires it like any lease (back in
+   * line keeping its delivery count, or to the dead-letter queue when out of deliveries).
+   */
+  restore(m: Message, readyAt: number, leaseLost: boolean, now: number): void {
     this.live.set(m.id, m);
-    this.admit(m, readyAt, now);
+    if (!leaseLost) {
+      this.admit(m, readyAt, now);
+      return;
+    }
+    m.state = MessageState.InFlight;
+    m.expiresAt = now;
+    this.ctx.wheel.add(m);
+    this.inFlightCount++;
   }
 
   private forget(m: Message): void {

@@ -4,10 +4,11 @@
  * start, replays what it holds into the engine. The engine knows nothing about files.
  *
  * Contract for journal calls: they are synchronous and buffer their record. A call that
- * can refuse (`enqueued`, when the disk is full) throws a CoraError before the engine
- * changes anything. Records of one turn of the event loop are made durable together
- * (group commit); `Storage.commit()` resolves once everything journaled so far is durable,
- * and the server replies to a request only then.
+ * can refuse (`enqueued` and `queueCreated`, when the disk is full) throws a CoraError
+ * before the engine changes anything; the others never refuse. Records of one turn of the
+ * event loop are made durable together (group commit); `Storage.commit()` resolves once
+ * everything journaled so far is durable (as the storage's fsync policy defines it), and
+ * the server replies to a request only then.
  *
  * Deliberately outside the journal: lease expiry, visibility extensions and delayed
  * messages coming due (replay derives them from time), and statistics counters.
@@ -38,6 +39,12 @@ export interface RestoredMessage {
   enqueuedAt: number;
   deliveryCount: number;
   readyAt: number;
+  /**
+   * It was in flight when the server stopped. Its lease is lost and counts as expired: the
+   * broker's next tick puts it back in line (keeping its delivery count) or, when it is out
+   * of deliveries, moves it to the dead-letter queue, as for any expired lease.
+   */
+  leaseLost: boolean;
 }
 
 /** What storage replays into at start: the broker implements it. */
