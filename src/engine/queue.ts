@@ -172,7 +172,7 @@ export class Queue {
     this.inFlightCount++;
     this.totals.delivered++;
     c.took(m);
-    this.ctx.journal.delivered(this.name, m.id, m.deliveryCount);
+    this.ctx.journal.delivered(this.name, m);
     if (c.idleMs !== null) {
       const expiry = c.waitExpiry(now) as number;
       if (expiry !== c.expiresAt) this.ctx.wheel.reschedule(c, expiry);
@@ -192,7 +192,7 @@ export class Queue {
 
   ack(id: string, receipt: string | null, now: number): void {
     const m = this.inFlight(id, receipt);
-    this.ctx.journal.removed(this.name, m.id);
+    this.ctx.journal.removed(this.name, m);
     this.totals.acked++;
     this.forget(m);
     this.ctx.wheel.cancel(m);
@@ -258,7 +258,7 @@ export class Queue {
     const max = this.settings.maxDeliveries;
     if (max > 0 && m.deliveryCount >= max && this.deadLetter(m, reason, now)) return true;
     const readyAt = now + delayMs;
-    if (reason === 'nacked') this.ctx.journal.requeued(this.name, m.id, readyAt);
+    if (reason === 'nacked') this.ctx.journal.requeued(this.name, m, readyAt);
     this.admit(m, readyAt, now);
     return false;
   }
@@ -278,7 +278,7 @@ export class Queue {
         throw err;
       }
     }
-    this.ctx.journal.removed(this.name, m.id);
+    this.ctx.journal.removed(this.name, m);
     this.totals.deadLettered++;
     this.forget(m);
     this.ctx.deadLettered(this, dlq, m, reason);
@@ -311,7 +311,7 @@ export class Queue {
     let purged = 0;
     for (const m of this.live.values()) {
       if (m.state === MessageState.InFlight) continue;
-      this.ctx.journal.removed(this.name, m.id);
+      this.ctx.journal.removed(this.name, m);
       if (m.state === MessageState.Delayed) this.ctx.wheel.cancel(m);
       this.forget(m);
       purged++;

@@ -366,6 +366,7 @@ describe('restore (what storage replays at start)', () => {
     deliveryCount: 0,
     readyAt: 0,
     leaseLost: false,
+    journalRef: null,
     ...extra,
   });
   const settings = { visibilityTimeoutMs: 1000, maxDeliveries: 0, deadLetterQueue: '', maxDepth: 100 };
