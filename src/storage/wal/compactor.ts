@@ -7,20 +7,22 @@
  *    could still matter: records in a kept segment only ever refer to messages whose full
  *    record is in it or later, or to ones already gone.
  * 2. Compaction: when dead bytes (records of messages that are gone, and old states) reach
- *    `ratio` times the live bytes, the live messages of the oldest segment are moved forward:
- *    each full record is copied to the end of the log with its current state (delivery
- *    count, ready time, in flight), and the oldest segment, now dead, is deleted by step 1.
- *    The segment is read `stepBytes` at a time (asynchronously); each step's synchronous
- *    work is bounded by that, so the event loop never stalls for long (`stats.longestStepMs`).
- *    A record is moved only if it is still the message's current record when the step runs.
+ *    `ratio` times the live bytes (and at least a segment), the live messages of the oldest
+ *    segment are moved forward: each full record is copied to the end of the log with its
+ *    current state (delivery count, ready time, in flight), and the oldest segment, now dead,
+ *    is deleted by step 1. The segment's live list says where its live records are; each
+ *    step reads those within `stepBytes` (asynchronously) and moves them, so a step's
+ *    synchronous work is bounded and the event loop never stalls for long
+ *    (`stats.longestStepMs`). A record is moved only if it is still the message's current
+ *    record when the step runs.
  *    Moves need room like new messages; on a full disk compaction waits.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../logger';
 import type { FileLayer } from './file-layer';
 import type { LiveIndex, LiveMessage } from './live-index';
-import { checkFrame, enqueuedKey, FRAME_HEADER_BYTES, patchEnqueued, RecordType } from './record-codec';
-import { SEGMENT_HEADER_BYTES, type Segment } from './segment';
+import { checkFrame, FRAME_HEADER_BYTES, patchEnqueued, RecordType } from './record-codec';
+import type { Segment } from './segment';
 import type { WalLog } from './wal-log';
 
 export interface CompactorOptions {
@@ -51,7 +53,6 @@ export class Compactor {
   private stopped = false;
   private reading: Segment | null = null;
   private fd = -1;
-  private cursor = 0;
   private buf: Buffer;
   private noRoomUntil = 0;
 
@@ -86,11 +87,12 @@ export class Compactor {
     return this.wal.deletableHead() !== null || (this.shouldCompact() && performance.now() >= this.noRoomUntil);
   }
 
+  /** Dead bytes reach `ratio` times the live ones, and a segment's worth (only whole segments are freed). */
   private shouldCompact(): boolean {
     if (this.wal.segments.length < 2) return false;
     const live = this.index.liveBytes;
     const dead = this.wal.usedBytes - live;
-    return dead > 0 && dead >= this.opts.ratio * live;
+    return dead >= this.wal.segmentSize && dead >= this.opts.ratio * live;
   }
 
   private async run(): Promise<void> {
@@ -129,7 +131,10 @@ export class Compactor {
     }
   }
 
-  /** Moves the live records of the next `stepBytes` of the oldest segment; false when it cannot go on. */
+  /**
+   * Moves the next live records of the oldest segment, those within `stepBytes` of the first
+   * (at least one), read in one go; false when it cannot go on.
+   */
   private async step(): Promise<boolean> {
     const head = this.wal.segments[0];
     if (this.reading !== head) {
@@ -138,51 +143,37 @@ export class Compactor {
       await this.wal.barrier();
       this.fd = await this.opts.files.open(head.path, 'r');
       this.reading = head;
-      this.cursor = SEGMENT_HEADER_BYTES;
     }
-    if (this.cursor >= head.end) {
-      this.opts.log.error({ segment: head.path, live: head.liveCount }, 'compaction: live records not found where the index says; stopping');
-      this.noRoomUntil = performance.now() + NO_ROOM_BACKOFF_MS;
-      return false;
+    const group: LiveMessage[] = [];
+    const positions: number[] = [];
+    const start = head.firstLive?.position ?? 0;
+    let end = start;
+    for (let m = head.firstLive; m !== null && (group.length === 0 || m.position + m.size - start <= this.opts.stepBytes); m = m.next) {
+      group.push(m);
+      positions.push(m.position);
+      end = m.position + m.size;
     }
-    let got = await this.read(Math.min(this.opts.stepBytes, head.end - this.cursor));
-    if (got >= FRAME_HEADER_BYTES) {
-      const first = FRAME_HEADER_BYTES + this.buf.readUInt32LE(0);
-      if (first > got && this.cursor + first <= head.end) {
-        this.buf = Buffer.allocUnsafe(first);
-        got = await this.read(first);
-      }
-    }
+    if (group.length === 0) return true; // nothing live: deleted next
+    if (this.buf.length < end - start) this.buf = Buffer.allocUnsafe(end - start);
+    const got = await this.read(start, end - start);
     if (this.stopped || this.wal.segments[0] !== head) return true;
 
     const t0 = performance.now();
-    const buf = this.buf;
-    let p = 0;
-    let ok = true;
+    let ok = got === end - start;
     let noRoom = false;
-    while (p + FRAME_HEADER_BYTES <= got) {
-      const end = p + FRAME_HEADER_BYTES + buf.readUInt32LE(p);
-      if (end > got) break;
-      if (end === p + FRAME_HEADER_BYTES || checkFrame(buf, p, end) !== end) {
-        this.opts.log.error({ segment: head.path, offset: this.cursor + p }, 'compaction: a damaged record; stopping (restart with --wal-repair)');
+    for (let i = 0; i < group.length && ok; i++) {
+      const m = group[i];
+      if (m.segment !== head || m.position !== positions[i]) continue; // acked or moved while we read
+      const at = positions[i] - start;
+      if (checkFrame(this.buf, at, at + m.size) !== at + m.size || this.buf[at + FRAME_HEADER_BYTES] !== RecordType.Enqueued) {
+        this.opts.log.error({ segment: head.path, offset: positions[i] }, 'compaction: a damaged record; stopping (restart with --wal-repair)');
         ok = false;
+      } else if (!this.move(m, this.buf, at, at + m.size)) {
+        noRoom = true;
         break;
       }
-      if (buf[p + FRAME_HEADER_BYTES] === RecordType.Enqueued) {
-        const key = enqueuedKey(buf, p + FRAME_HEADER_BYTES) as { queueNum: number; id: string };
-        const m = this.index.byNum.get(key.queueNum)?.messages.get(key.id);
-        if (m !== undefined && m.segment === head && m.position === this.cursor + p && !this.move(m, buf, p, end)) {
-          noRoom = true;
-          break;
-        }
-      }
-      p = end;
     }
-    if (ok && !noRoom && p === 0) {
-      this.opts.log.error({ segment: head.path, offset: this.cursor }, 'compaction: a record runs past the end of its segment; stopping');
-      ok = false;
-    }
-    this.cursor += p;
+    if (got !== end - start) this.opts.log.error({ segment: head.path, offset: start }, 'compaction: the segment is shorter than its records; stopping');
     const ms = performance.now() - t0;
     this.stats.steps++;
     if (ms > this.stats.longestStepMs) this.stats.longestStepMs = ms;
@@ -210,10 +201,10 @@ export class Compactor {
     return true;
   }
 
-  private async read(length: number): Promise<number> {
+  private async read(position: number, length: number): Promise<number> {
     let got = 0;
     while (got < length) {
-      const n = await this.opts.files.read(this.fd, this.buf, got, length - got, this.cursor + got);
+      const n = await this.opts.files.read(this.fd, this.buf, got, length - got, position + got);
       if (n === 0) break;
       got += n;
     }

@@ -30,7 +30,13 @@ export interface FileLayer {
   syncDir(dir: string): Promise<void>;
 }
 
-const ZEROS = Buffer.alloc(1024 * 1024);
+/**
+ * Zeros to allocate with, written in as few calls as possible (each call is one trip to the
+ * threadpool, and a busy event loop issues one per turn). Made on first use; its pages are
+ * the kernel's shared zero page until written, so it costs address space, not memory.
+ */
+const ZERO_CHUNK = 64 * 1024 * 1024;
+let zeros: Buffer | null = null;
 
 const call = <T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> =>
   new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
@@ -52,7 +58,8 @@ export const nodeFiles: FileLayer = {
   write: writeAll,
   datasync: (fd) => call((cb) => fs.fdatasync(fd, (err) => cb(err, undefined))),
   async allocate(fd, size) {
-    for (let at = 0; at < size; at += ZEROS.length) await writeAll(fd, ZEROS, 0, Math.min(ZEROS.length, size - at), at);
+    zeros ??= Buffer.alloc(ZERO_CHUNK);
+    for (let at = 0; at < size; at += ZERO_CHUNK) await writeAll(fd, zeros, 0, Math.min(ZERO_CHUNK, size - at), at);
   },
   rename: (from, to) => call((cb) => fs.rename(from, to, (err) => cb(err, undefined))),
   unlink: (path) => call((cb) => fs.unlink(path, (err) => cb(err, undefined))),

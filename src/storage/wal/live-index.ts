@@ -2,36 +2,50 @@
  * What the WAL knows of the live state: every live queue (by name and by number) and, for
  * every live message, where its full record is, how big its tombstone will be, and the
  * fields that change over its life (so compaction can rewrite the record as it is now).
+ * The engine's message holds its LiveMessage (JournaledMessage.journalRef), so journal
+ * calls find it without a lookup; replay keeps its own map by id while it runs.
  *
- * Invariants: a message is in exactly one queue's map; `segment.liveCount/liveBytes` count
- * exactly the messages whose full record is in that segment; `liveBytes` is their sum over
- * all segments; `reserved` is the sum of the tombstones of live messages and the deletion
- * records of live queues; `snapshotBytes` the sum of live queues' records. Queue numbers are
- * never reused (`nextQueueNum` is above every number that any record on disk mentions).
+ * Invariants: a live message is in its queue's list and in the list of the segment that
+ * holds its full record (in the order of their positions); `segment.liveCount/liveBytes`
+ * and `queue.count` count those lists; `liveBytes` is the sum over all segments; `reserved`
+ * is the sum of the tombstones of live messages and the deletion records of live queues;
+ * `snapshotBytes` the sum of live queues' records. A message that is gone has position -1.
+ * Queue numbers are never reused (`nextQueueNum` is above every number that any record on
+ * disk mentions).
  */
 import type { QueueSettings } from '../../engine/queue';
-import { QUEUE_DELETED_SIZE, queueRecordSize, type EnqueuedRecord } from './record-codec';
+import { QUEUE_DELETED_SIZE, queueRecordSize, REMOVED_SIZE, type EnqueuedRecord } from './record-codec';
 import type { Segment } from './segment';
 
 export class LiveMessage {
   /** During replay only: the record to restore from. */
   record: EnqueuedRecord | null = null;
+  // Neighbours in its segment's list and in its queue's list.
+  prev: LiveMessage | null = null;
+  next: LiveMessage | null = null;
+  queuePrev: LiveMessage | null = null;
+  queueNext: LiveMessage | null = null;
 
   constructor(
+    readonly queue: WalQueue,
     public segment: Segment,
     public position: number,
     /** Bytes of its full record. */
-    public size: number,
-    /** Bytes of its tombstone (reserved while it lives). */
-    readonly tomb: number,
+    readonly size: number,
     public deliveryCount: number,
     public readyAt: number,
     public inFlight: boolean,
   ) {}
+
+  get live(): boolean {
+    return this.position >= 0;
+  }
 }
 
 export class WalQueue {
-  readonly messages = new Map<string, LiveMessage>();
+  first: LiveMessage | null = null;
+  last: LiveMessage | null = null;
+  count = 0;
   /** Bytes of its Queue record. */
   readonly recordSize: number;
 
@@ -63,44 +77,69 @@ export class LiveIndex {
 
   /** Forgets the queue and every message in it. */
   removeQueue(q: WalQueue): void {
-    for (const m of q.messages.values()) this.unaccount(m);
-    q.messages.clear();
+    for (let m = q.first; m !== null; ) {
+      const next = m.queueNext;
+      this.removeMessage(m);
+      m = next;
+    }
     this.byName.delete(q.name);
     this.byNum.delete(q.num);
     this.reserved -= QUEUE_DELETED_SIZE;
     this.snapshotBytes -= q.recordSize;
   }
 
-  /** Adds (or, for a live id, replaces) a message. */
-  addMessage(q: WalQueue, id: string, m: LiveMessage): void {
-    const old = q.messages.get(id);
-    if (old !== undefined) this.unaccount(old);
-    q.messages.set(id, m);
-    m.segment.liveCount++;
-    m.segment.liveBytes += m.size;
+  addMessage(m: LiveMessage): void {
+    const q = m.queue;
+    m.queueNext = null;
+    m.queuePrev = q.last;
+    if (q.last !== null) q.last.queueNext = m;
+    else q.first = m;
+    q.last = m;
+    q.count++;
+    link(m.segment, m);
     this.liveBytes += m.size;
-    this.reserved += m.tomb;
+    this.reserved += REMOVED_SIZE;
   }
 
-  removeMessage(q: WalQueue, id: string, m: LiveMessage): void {
-    q.messages.delete(id);
-    this.unaccount(m);
+  removeMessage(m: LiveMessage): void {
+    const q = m.queue;
+    if (m.queuePrev !== null) m.queuePrev.queueNext = m.queueNext;
+    else q.first = m.queueNext;
+    if (m.queueNext !== null) m.queueNext.queuePrev = m.queuePrev;
+    else q.last = m.queuePrev;
+    m.queuePrev = m.queueNext = null;
+    q.count--;
+    unlink(m.segment, m);
+    m.position = -1;
+    this.liveBytes -= m.size;
+    this.reserved -= REMOVED_SIZE;
   }
 
   /** The message's full record now lives at `position` in `segment` (compaction moved it). */
   move(m: LiveMessage, segment: Segment, position: number): void {
-    m.segment.liveCount--;
-    m.segment.liveBytes -= m.size;
+    unlink(m.segment, m);
     m.segment = segment;
     m.position = position;
-    segment.liveCount++;
-    segment.liveBytes += m.size;
+    link(segment, m);
   }
+}
 
-  private unaccount(m: LiveMessage): void {
-    m.segment.liveCount--;
-    m.segment.liveBytes -= m.size;
-    this.liveBytes -= m.size;
-    this.reserved -= m.tomb;
-  }
+function link(seg: Segment, m: LiveMessage): void {
+  m.next = null;
+  m.prev = seg.lastLive;
+  if (seg.lastLive !== null) seg.lastLive.next = m;
+  else seg.firstLive = m;
+  seg.lastLive = m;
+  seg.liveCount++;
+  seg.liveBytes += m.size;
+}
+
+function unlink(seg: Segment, m: LiveMessage): void {
+  if (m.prev !== null) m.prev.next = m.next;
+  else seg.firstLive = m.next;
+  if (m.next !== null) m.next.prev = m.prev;
+  else seg.lastLive = m.prev;
+  m.prev = m.next = null;
+  seg.liveCount--;
+  seg.liveBytes -= m.size;
 }

@@ -12,21 +12,24 @@
  *   Enqueued     u32 queue, f64 seq, f64 enqueuedAt, f64 readyAt, i32 priority,
  *                u32 deliveryCount, u8 flags (1 = in flight), u8+id,
  *                u16 count × (u16+key, u32+value), u32+payload    (the full record)
- *   Delivered    u32 queue, u32 deliveryCount, u8+id
- *   Requeued     u32 queue, f64 readyAt, u8+id                      (nacked)
- *   Removed      u32 queue, u8+id                                   (the tombstone)
+ *   Delivered    f64 seq, u32 deliveryCount
+ *   Requeued     f64 seq, f64 readyAt                               (nacked)
+ *   Removed      f64 seq                                            (the tombstone)
  *   Pad          zeros (a damaged range that --wal-repair overwrote)
- * Messages are named by their queue's number (given at creation, never reused) and their id.
+ * Queues are named by their number (given at creation, never reused). The short records
+ * name a message by its sequence number, which is unique among live messages across the
+ * broker (a restart goes on from the highest live one, so a number is reused only after its
+ * message is gone, and its records come in log order).
  *
  * Invariants: a body is never empty, so a zero length marks the end of a segment's records
- * (segments are preallocated with zeros). Each encoder writes exactly its `...Size()` bytes.
+ * (segments are preallocated with zeros). Each encoder writes exactly its size in bytes.
  * Message ids are printable ASCII (src/validate.ts) and queue names are ASCII, so both are
  * written one byte per character. Decoders check every length against the body's end and
  * throw RecordFormatError on anything that does not fit.
  */
 import type { Attributes, MessageView } from '../../engine/message';
 import type { QueueSettings } from '../../engine/queue';
-import { crc32 } from './crc32';
+import { crc32, crc32Continue, crc32Table } from './crc32';
 
 export const RecordType = {
   Queue: 1,
@@ -66,27 +69,29 @@ export interface EnqueuedRecord {
   deliveryCount: number;
   inFlight: boolean;
   attributes: Attributes;
+  /** NOT_LOADED when decoded without it (replay loads payloads of live messages later). */
   payload: Buffer;
+  /** The payload is the last `payloadLength` bytes of the frame. */
+  payloadLength: number;
 }
+
+export const NOT_LOADED: Buffer = Buffer.alloc(0);
 
 export interface DeliveredRecord {
   type: typeof RecordType.Delivered;
-  queueNum: number;
-  id: string;
+  seq: number;
   deliveryCount: number;
 }
 
 export interface RequeuedRecord {
   type: typeof RecordType.Requeued;
-  queueNum: number;
-  id: string;
+  seq: number;
   readyAt: number;
 }
 
 export interface RemovedRecord {
   type: typeof RecordType.Removed;
-  queueNum: number;
-  id: string;
+  seq: number;
 }
 
 export interface PadRecord {
@@ -116,9 +121,9 @@ export function enqueuedSize(id: string, attributes: Attributes, payloadBytes: n
   return size;
 }
 
-export const deliveredSize = (id: string): number => FRAME_HEADER_BYTES + 10 + id.length;
-export const requeuedSize = (id: string): number => FRAME_HEADER_BYTES + 14 + id.length;
-export const removedSize = (id: string): number => FRAME_HEADER_BYTES + 6 + id.length;
+export const DELIVERED_SIZE = FRAME_HEADER_BYTES + 13;
+export const REQUEUED_SIZE = FRAME_HEADER_BYTES + 17;
+export const REMOVED_SIZE = FRAME_HEADER_BYTES + 9;
 
 /** The smallest frame: a pad must cover at least this much. */
 export const MIN_FRAME_BYTES = FRAME_HEADER_BYTES + 1;
@@ -175,8 +180,9 @@ export function writeEnqueued(
   buf.writeInt32LE(m.priority, p + 29);
   buf.writeUInt32LE(m.deliveryCount, p + ENQ_DELIVERY_COUNT);
   buf[p + ENQ_FLAGS] = inFlight ? FLAG_IN_FLIGHT : 0;
-  buf[p + 38] = m.id.length;
-  p += 39 + buf.write(m.id, p + 39, 'latin1');
+  const id = m.id;
+  buf[p + 38] = id.length;
+  p = writeAscii(buf, p + 39, id);
   const countAt = p;
   let count = 0;
   p += 2;
@@ -194,7 +200,12 @@ export function writeEnqueued(
   const payload = m.payload;
   buf.writeUInt32LE(payload.length, p);
   buf.set(payload, p + 4);
-  return sealFrame(buf, off, p + 4 + payload.length);
+  // The payload comes last: its CRC continues that of the fields before it, straight from
+  // the message's own buffer.
+  const end = p + 4 + payload.length;
+  buf.writeUInt32LE(end - off - FRAME_HEADER_BYTES, off);
+  buf.writeUInt32LE(crc32Continue(payload, crc32Table(buf, off + FRAME_HEADER_BYTES, p + 4)), off + 4);
+  return end;
 }
 
 /**
@@ -210,30 +221,27 @@ export function patchEnqueued(buf: Buffer, off: number, end: number, readyAt: nu
   sealFrame(buf, off, end);
 }
 
-export function writeDelivered(buf: Buffer, off: number, queueNum: number, id: string, deliveryCount: number): number {
+export function writeDelivered(buf: Buffer, off: number, seq: number, deliveryCount: number): number {
   const p = off + FRAME_HEADER_BYTES;
   buf[p] = RecordType.Delivered;
-  buf.writeUInt32LE(queueNum, p + 1);
-  buf.writeUInt32LE(deliveryCount, p + 5);
-  buf[p + 9] = id.length;
-  return sealFrame(buf, off, p + 10 + buf.write(id, p + 10, 'latin1'));
+  buf.writeDoubleLE(seq, p + 1);
+  buf.writeUInt32LE(deliveryCount, p + 9);
+  return sealFrame(buf, off, p + 13);
 }
 
-export function writeRequeued(buf: Buffer, off: number, queueNum: number, id: string, readyAt: number): number {
+export function writeRequeued(buf: Buffer, off: number, seq: number, readyAt: number): number {
   const p = off + FRAME_HEADER_BYTES;
   buf[p] = RecordType.Requeued;
-  buf.writeUInt32LE(queueNum, p + 1);
-  buf.writeDoubleLE(readyAt, p + 5);
-  buf[p + 13] = id.length;
-  return sealFrame(buf, off, p + 14 + buf.write(id, p + 14, 'latin1'));
+  buf.writeDoubleLE(seq, p + 1);
+  buf.writeDoubleLE(readyAt, p + 9);
+  return sealFrame(buf, off, p + 17);
 }
 
-export function writeRemoved(buf: Buffer, off: number, queueNum: number, id: string): number {
+export function writeRemoved(buf: Buffer, off: number, seq: number): number {
   const p = off + FRAME_HEADER_BYTES;
   buf[p] = RecordType.Removed;
-  buf.writeUInt32LE(queueNum, p + 1);
-  buf[p + 5] = id.length;
-  return sealFrame(buf, off, p + 6 + buf.write(id, p + 6, 'latin1'));
+  buf.writeDoubleLE(seq, p + 1);
+  return sealFrame(buf, off, p + 9);
 }
 
 /** A pad frame covering buf[off, end) exactly (end - off >= MIN_FRAME_BYTES). */
@@ -241,6 +249,12 @@ export function writePad(buf: Buffer, off: number, end: number): number {
   buf.fill(0, off + FRAME_HEADER_BYTES, end);
   buf[off + FRAME_HEADER_BYTES] = RecordType.Pad;
   return sealFrame(buf, off, end);
+}
+
+/** Writes an ASCII string one byte per character (cheaper than Buffer.write for short ids); returns its end. */
+function writeAscii(buf: Buffer, p: number, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[p + i] = s.charCodeAt(i);
+  return p + s.length;
 }
 
 function writeShortString(buf: Buffer, p: number, s: string): number {
@@ -325,7 +339,12 @@ class BodyReader {
   }
 }
 
-export function decodeRecord(buf: Buffer, start: number, end: number): WalRecord {
+/**
+ * Decodes the body buf[start, end) of a checked frame. Without `withPayload`, an Enqueued
+ * record's payload is NOT_LOADED (no copy is made).
+ */
+export function decodeRecord(buf: Buffer, start: number, end: number, withPayload = true): WalRecord {
+  if (buf[start] === RecordType.Enqueued) return decodeEnqueued(buf, start, end, withPayload);
   const r = new BodyReader(buf, start, end);
   const type = r.u8();
   let record: WalRecord;
@@ -344,45 +363,19 @@ export function decodeRecord(buf: Buffer, start: number, end: number): WalRecord
     case RecordType.QueueDeleted:
       record = { type, queueNum: r.u32() };
       break;
-    case RecordType.Enqueued: {
-      const queueNum = r.u32();
-      const seq = r.f64();
-      const enqueuedAt = r.f64();
-      const readyAt = r.f64();
-      const priority = r.i32();
-      const deliveryCount = r.u32();
-      const inFlight = (r.u8() & FLAG_IN_FLIGHT) !== 0;
-      const id = r.latin1(r.u8());
-      const count = r.u16();
-      let attributes: Record<string, string> = EMPTY;
-      if (count > 0) {
-        attributes = {};
-        for (let i = 0; i < count; i++) {
-          const key = r.utf8(r.u16());
-          attributes[key] = r.utf8(r.u32());
-        }
-      }
-      const payload = r.bytes(r.u32());
-      record = { type, queueNum, id, seq, priority, enqueuedAt, readyAt, deliveryCount, inFlight, attributes, payload };
-      break;
-    }
     case RecordType.Delivered: {
-      const queueNum = r.u32();
-      const deliveryCount = r.u32();
-      record = { type, queueNum, deliveryCount, id: r.latin1(r.u8()) };
+      const seq = r.f64();
+      record = { type, seq, deliveryCount: r.u32() };
       break;
     }
     case RecordType.Requeued: {
-      const queueNum = r.u32();
-      const readyAt = r.f64();
-      record = { type, queueNum, readyAt, id: r.latin1(r.u8()) };
+      const seq = r.f64();
+      record = { type, seq, readyAt: r.f64() };
       break;
     }
-    case RecordType.Removed: {
-      const queueNum = r.u32();
-      record = { type, queueNum, id: r.latin1(r.u8()) };
+    case RecordType.Removed:
+      record = { type, seq: r.f64() };
       break;
-    }
     case RecordType.Pad:
       return { type };
     default:
@@ -392,11 +385,47 @@ export function decodeRecord(buf: Buffer, start: number, end: number): WalRecord
   return record;
 }
 
-/** The queue number and id of an Enqueued body, without decoding the rest (compaction). */
-export function enqueuedKey(buf: Buffer, start: number): { queueNum: number; id: string } | null {
-  if (buf[start] !== RecordType.Enqueued) return null;
-  const idLen = buf[start + 38];
-  return { queueNum: buf.readUInt32LE(start + 1), id: buf.toString('latin1', start + 39, start + 39 + idLen) };
-}
-
 const EMPTY: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The common record, read field by field: one bounds check for the fixed part, one for each variable one. */
+function decodeEnqueued(buf: Buffer, start: number, end: number, withPayload: boolean): EnqueuedRecord {
+  const idAt = start + 39;
+  if (idAt + 2 > end) throw new RecordFormatError('record ends early');
+  const idEnd = idAt + buf[start + 38];
+  let p = idEnd + 2;
+  if (p > end) throw new RecordFormatError('record ends early');
+  const count = buf.readUInt16LE(idEnd);
+  let attributes: Record<string, string> = EMPTY;
+  if (count > 0) {
+    const r = new BodyReader(buf, p, end);
+    attributes = {};
+    for (let i = 0; i < count; i++) {
+      const key = r.utf8(r.u16());
+      attributes[key] = r.utf8(r.u32());
+    }
+    p = r.p;
+  }
+  if (p + 4 > end) throw new RecordFormatError('record ends early');
+  const payloadLength = buf.readUInt32LE(p);
+  p += 4;
+  if (p + payloadLength !== end) throw new RecordFormatError(p + payloadLength > end ? 'record ends early' : 'record has bytes too many');
+  let payload: Buffer = NOT_LOADED;
+  if (withPayload) {
+    payload = Buffer.allocUnsafe(payloadLength);
+    buf.copy(payload, 0, p, end);
+  }
+  return {
+    type: RecordType.Enqueued,
+    queueNum: buf.readUInt32LE(start + 1),
+    id: buf.toString('latin1', idAt, idEnd),
+    seq: buf.readDoubleLE(start + 5),
+    enqueuedAt: buf.readDoubleLE(start + 13),
+    readyAt: buf.readDoubleLE(start + ENQ_READY_AT),
+    priority: buf.readInt32LE(start + 29),
+    deliveryCount: buf.readUInt32LE(start + ENQ_DELIVERY_COUNT),
+    inFlight: (buf[start + ENQ_FLAGS] & FLAG_IN_FLIGHT) !== 0,
+    attributes,
+    payload,
+    payloadLength,
+  };
+}

@@ -37,8 +37,8 @@ import {
   MIN_FRAME_BYTES,
   RecordFormatError,
   RecordType,
-  removedSize,
   writePad,
+  type EnqueuedRecord,
   type WalRecord,
 } from './record-codec';
 import {
@@ -67,6 +67,8 @@ export interface ReplayResult {
   spares: Segment[];
   records: number;
   bytes: number;
+  /** Every live message, in enqueue order (by sequence number), each with its record. */
+  messages: LiveMessage[];
 }
 
 const SECTOR = 512;
@@ -124,7 +126,68 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   while (last > 0 && all[last].used === 0) last--;
   const segments = all.slice(0, last + 1);
   const spares = all.slice(last + 1);
-  return { index, segments, spares, records: applier.records, bytes };
+  await loadPayloads(files, segments);
+  return { index, segments, spares, records: applier.records, bytes, messages: applier.bySeq.ordered() };
+}
+
+/** Live records closer than this share a buffer (the gap is kept too). */
+const SPAN_GAP = 512;
+/** The most one payload buffer covers (so a few long-lived messages pin little memory). */
+const SPAN_MAX = 256 * 1024;
+/** The most read in one call. */
+const READ_MAX = 4 * 1024 * 1024;
+
+/**
+ * Payloads are not copied while records are applied (most may turn out dead). Once the live
+ * set is known, each segment's live records are read in large windows, and each run of
+ * nearby live records is copied into a buffer of its own that their payloads are views of:
+ * one copy per run, not per message, and no memory for dead records.
+ */
+async function loadPayloads(files: FileLayer, segments: Segment[]): Promise<void> {
+  let scratch = Buffer.alloc(0);
+  for (const seg of segments) {
+    if (seg.firstLive === null) continue;
+    const fd = await files.open(seg.path, 'r');
+    try {
+      for (let first: LiveMessage | null = seg.firstLive; first !== null; ) {
+        // The window: from the first live record, runs until READ_MAX.
+        const windowStart = first.position;
+        let windowEnd = windowStart + first.size;
+        let after: LiveMessage | null = first.next;
+        while (after !== null && after.position + after.size - windowStart <= READ_MAX) {
+          windowEnd = after.position + after.size;
+          after = after.next;
+        }
+        if (scratch.length < windowEnd - windowStart) scratch = Buffer.allocUnsafe(Math.max(READ_MAX, windowEnd - windowStart));
+        let got = 0;
+        while (got < windowEnd - windowStart) {
+          const n = await files.read(fd, scratch, got, windowEnd - windowStart - got, windowStart + got);
+          if (n === 0) throw new WalCorruptError(`${segmentFileName(seg.num)} changed while it was being read`);
+          got += n;
+        }
+        for (let run: LiveMessage | null = first; run !== after; ) {
+          const runStart = (run as LiveMessage).position;
+          let runEnd = runStart + (run as LiveMessage).size;
+          let next: LiveMessage | null = (run as LiveMessage).next;
+          while (next !== after && next !== null && next.position - runEnd <= SPAN_GAP && next.position + next.size - runStart <= SPAN_MAX) {
+            runEnd = next.position + next.size;
+            next = next.next;
+          }
+          const span = Buffer.allocUnsafe(runEnd - runStart);
+          scratch.copy(span, 0, runStart - windowStart, runEnd - windowStart);
+          for (let m: LiveMessage | null = run; m !== next; m = (m as LiveMessage).next) {
+            const r = (m as LiveMessage).record as EnqueuedRecord;
+            const recordEnd = (m as LiveMessage).position + (m as LiveMessage).size - runStart;
+            r.payload = span.subarray(recordEnd - r.payloadLength, recordEnd);
+          }
+          run = next;
+        }
+        first = after;
+      }
+    } finally {
+      await files.close(fd);
+    }
+  }
 }
 
 /** Applies the records of one segment; handles torn tails and damage (see the header). */
@@ -137,7 +200,7 @@ async function readRecords(opts: ReplayOptions, seg: Segment, buf: Buffer, size:
     let reason = 'bad checksum or length';
     if (end !== BAD_FRAME) {
       try {
-        applier.apply(decodeRecord(buf, off + FRAME_HEADER_BYTES, end), seg, off, end - off);
+        applier.apply(decodeRecord(buf, off + FRAME_HEADER_BYTES, end, false), seg, off, end - off);
         off = end;
         continue;
       } catch (err) {
@@ -196,7 +259,7 @@ function isValidFrame(buf: Buffer, at: number, limit: number): boolean {
   const end = checkFrame(buf, at, limit);
   if (end <= 0) return false;
   try {
-    decodeRecord(buf, at + FRAME_HEADER_BYTES, end);
+    decodeRecord(buf, at + FRAME_HEADER_BYTES, end, false);
     return true;
   } catch {
     return false;
@@ -269,9 +332,54 @@ function withRepairHint(err: Error): Error {
   return new WalCorruptError(`${err.message}. Start with --wal-repair to rewrite it, or restore the data directory from a backup`);
 }
 
-/** Applies records, in log order, to the index. */
+/** How many sequence numbers from the first one seen are indexed by array, not by Map. */
+const DENSE_SEQS = 1 << 24;
+
+/**
+ * Live messages by sequence number while replay runs. Sequence numbers in a log are mostly
+ * dense and increasing, so an array over a window from the first one seen does the work of
+ * a Map at a fraction of the cost; numbers outside the window go to a Map.
+ */
+class SeqIndex {
+  private base = -1;
+  private readonly dense: (LiveMessage | undefined)[] = [];
+  private readonly sparse = new Map<number, LiveMessage>();
+
+  get(seq: number): LiveMessage | undefined {
+    const i = seq - this.base;
+    return i >= 0 && i < DENSE_SEQS ? this.dense[i] : this.sparse.get(seq);
+  }
+
+  set(seq: number, m: LiveMessage): void {
+    if (this.base < 0) this.base = seq;
+    const i = seq - this.base;
+    if (i >= 0 && i < DENSE_SEQS) this.dense[i] = m;
+    else this.sparse.set(seq, m);
+  }
+
+  delete(seq: number): void {
+    const i = seq - this.base;
+    if (i >= 0 && i < DENSE_SEQS) this.dense[i] = undefined;
+    else this.sparse.delete(seq);
+  }
+
+  /** Every message held, by sequence number. */
+  ordered(): LiveMessage[] {
+    const below: [number, LiveMessage][] = [];
+    const above: [number, LiveMessage][] = [];
+    for (const e of this.sparse) (e[0] < this.base ? below : above).push(e);
+    const bySeq = (a: [number, LiveMessage], b: [number, LiveMessage]): number => a[0] - b[0];
+    const out = below.sort(bySeq).map((e) => e[1]);
+    for (const m of this.dense) if (m !== undefined) out.push(m);
+    for (const e of above.sort(bySeq)) out.push(e[1]);
+    return out;
+  }
+}
+
+/** Applies records, in log order, to the index; finds messages by sequence number while it runs. */
 class Applier {
   records = 0;
+  readonly bySeq = new SeqIndex();
 
   constructor(private readonly index: LiveIndex) {}
 
@@ -283,45 +391,54 @@ class Applier {
         if (r.queueNum >= index.nextQueueNum) index.nextQueueNum = r.queueNum + 1;
         if (index.byNum.has(r.queueNum)) return;
         const clash = index.byName.get(r.name);
-        if (clash !== undefined) index.removeQueue(clash);
+        if (clash !== undefined) this.dropQueue(clash);
         index.addQueue(new WalQueue(r.queueNum, r.name, r.settings, r.createdAt));
         return;
       }
       case RecordType.QueueDeleted: {
         const q = index.byNum.get(r.queueNum);
-        if (q !== undefined) index.removeQueue(q);
+        if (q !== undefined) this.dropQueue(q);
         return;
       }
       case RecordType.Enqueued: {
         const q = index.byNum.get(r.queueNum);
         if (q === undefined) return;
-        const m = new LiveMessage(seg, position, size, removedSize(r.id), r.deliveryCount, r.readyAt, r.inFlight);
+        const old = this.bySeq.get(r.seq);
+        if (old !== undefined) index.removeMessage(old); // a newer copy, moved by compaction
+        const m = new LiveMessage(q, seg, position, size, r.deliveryCount, r.readyAt, r.inFlight);
         m.record = r;
-        index.addMessage(q, r.id, m);
+        index.addMessage(m);
+        this.bySeq.set(r.seq, m);
         return;
       }
       case RecordType.Delivered: {
-        const m = this.index.byNum.get(r.queueNum)?.messages.get(r.id);
+        const m = this.bySeq.get(r.seq);
         if (m === undefined) return;
         m.deliveryCount = r.deliveryCount;
         m.inFlight = true;
         return;
       }
       case RecordType.Requeued: {
-        const m = this.index.byNum.get(r.queueNum)?.messages.get(r.id);
+        const m = this.bySeq.get(r.seq);
         if (m === undefined) return;
         m.readyAt = r.readyAt;
         m.inFlight = false;
         return;
       }
       case RecordType.Removed: {
-        const q = index.byNum.get(r.queueNum);
-        const m = q?.messages.get(r.id);
-        if (q !== undefined && m !== undefined) index.removeMessage(q, r.id, m);
+        const m = this.bySeq.get(r.seq);
+        if (m === undefined) return;
+        index.removeMessage(m);
+        this.bySeq.delete(r.seq);
         return;
       }
       case RecordType.Pad:
         return;
     }
+  }
+
+  private dropQueue(q: WalQueue): void {
+    for (let m = q.first; m !== null; m = m.queueNext) this.bySeq.delete((m.record as EnqueuedRecord).seq);
+    this.index.removeQueue(q);
   }
 }

@@ -6,13 +6,15 @@
  * bytes, u32 CRC-32 of the 28 bytes before it.
  *
  * Invariants: segment numbers grow by one; a segment's records end where a zero length
- * starts (`end`, which counts records appended but not yet written too); `liveCount` and
- * `liveBytes` count the live messages whose full record is in this segment: once a segment
- * is no longer the one being appended to, they only go down. A new segment is prepared under
+ * starts (`end`, which counts records appended but not yet written too); `firstLive..
+ * lastLive` lists, in position order, the live messages whose full record is in this
+ * segment, and `liveCount`/`liveBytes` count them: once a segment is no longer the one being
+ * appended to, they only go down. A new segment is prepared under
  * a `.prealloc` name and renamed into place only when allocated and its header is on disk,
  * so a segment file never lacks its header.
  */
 import { crc32 } from './crc32';
+import type { LiveMessage } from './live-index';
 
 export const SEGMENT_HEADER_BYTES = 32;
 export const WAL_FORMAT_VERSION = 1;
@@ -66,6 +68,8 @@ export class Segment {
   end = SEGMENT_HEADER_BYTES;
   liveCount = 0;
   liveBytes = 0;
+  firstLive: LiveMessage | null = null;
+  lastLive: LiveMessage | null = null;
 
   constructor(
     readonly num: number,

@@ -150,6 +150,11 @@ export class WalLog {
 
   // ---- space ----
 
+  /** Size of new segments. */
+  get segmentSize(): number {
+    return this.opts.segmentSize;
+  }
+
   /** Preallocated space not yet used. */
   get ahead(): number {
     return this.current.free + this.spareBytes;
@@ -281,7 +286,10 @@ export class WalLog {
     if (this.failure === null) batch.resolve?.();
     else batch.reject?.(this.failure);
     if (this.len > 0 && !this.flushScheduled) this.flush();
-    if (this.failure === null) this.opts.onFlushed();
+    if (this.failure === null) {
+      this.ensureAhead(); // reservations grew with the batch
+      this.opts.onFlushed();
+    }
   }
 
   /** A segment no longer appended to got its last records: make them durable and close it. */
@@ -326,7 +334,7 @@ export class WalLog {
   // ---- segments: allocation and deletion ----
 
   /** Starts allocating spares when there is less than a segment of room beyond what is committed. */
-  private ensureAhead(): void {
+  ensureAhead(): void {
     if (this.allocating !== null || this.retryTimer !== null || this.closed) return;
     const target = this.committed + this.opts.headroom + this.opts.segmentSize;
     if (this.ahead >= target) return;

@@ -16,22 +16,23 @@
  * every new message and every commit is refused.
  */
 import { performance } from 'node:perf_hooks';
-import type { MessageView } from '../../engine/message';
 import type { QueueSettings } from '../../engine/queue';
 import type { WalConfig } from '../../config';
 import { CoraError } from '../../errors';
 import type { Logger } from '../../logger';
-import type { Journal, RestoreTarget, Storage } from '../journal';
+import type { Journal, JournaledMessage, RestoredMessage, RestoreTarget, Storage } from '../journal';
 import { Compactor, type CompactionStats } from './compactor';
 import { lockDataDir, type LockHandle } from './dir-lock';
 import { nodeFiles, type FileLayer } from './file-layer';
 import { LiveIndex, LiveMessage, WalQueue } from './live-index';
 import {
-  deliveredSize,
+  type EnqueuedRecord,
+  DELIVERED_SIZE,
   enqueuedSize,
+  NOT_LOADED,
   QUEUE_DELETED_SIZE,
-  removedSize,
-  requeuedSize,
+  REMOVED_SIZE,
+  REQUEUED_SIZE,
   writeDelivered,
   writeEnqueued,
   writeQueue,
@@ -104,7 +105,8 @@ export class WalStorage implements Storage, Journal {
         ratio: this.opts.compactRatio,
         stepBytes: this.opts.compactStepBytes,
       });
-      const messages = this.restore(target);
+      this.restore(target, found.messages);
+      const messages = found.messages.length;
       this.log.info(
         {
           dataDir: dir,
@@ -128,31 +130,26 @@ export class WalStorage implements Storage, Journal {
     }
   }
 
-  /** Hands every live queue and message to the broker; returns how many messages. */
-  private restore(target: RestoreTarget): number {
-    const queues = [...this.index.byNum.values()].sort((a, b) => a.num - b.num);
-    const all: LiveMessage[] = [];
-    for (const q of queues) {
-      target.restoreQueue(q.name, q.settings, q.createdAt);
-      for (const m of q.messages.values()) all.push(m);
-    }
-    all.sort((a, b) => (a.record as { seq: number }).seq - (b.record as { seq: number }).seq);
+  /** Hands every live queue (in creation order) and message (in enqueue order) to the broker. */
+  private restore(target: RestoreTarget, all: LiveMessage[]): void {
+    for (const q of [...this.index.byNum.values()].sort((a, b) => a.num - b.num)) target.restoreQueue(q.name, q.settings, q.createdAt);
+    // One object, refilled for each message: the broker copies what it keeps.
+    const out: RestoredMessage = { id: '', seq: 0, priority: 0, payload: NOT_LOADED, attributes: {}, enqueuedAt: 0, deliveryCount: 0, readyAt: 0, leaseLost: false, journalRef: null };
     for (const m of all) {
-      const r = m.record!;
+      const r = m.record as EnqueuedRecord;
       m.record = null;
-      target.restoreMessage((this.index.byNum.get(r.queueNum) as WalQueue).name, {
-        id: r.id,
-        seq: r.seq,
-        priority: r.priority,
-        payload: r.payload,
-        attributes: r.attributes,
-        enqueuedAt: r.enqueuedAt,
-        deliveryCount: m.deliveryCount,
-        readyAt: m.readyAt,
-        leaseLost: m.inFlight,
-      });
+      out.id = r.id;
+      out.seq = r.seq;
+      out.priority = r.priority;
+      out.payload = r.payload;
+      out.attributes = r.attributes;
+      out.enqueuedAt = r.enqueuedAt;
+      out.deliveryCount = m.deliveryCount;
+      out.readyAt = m.readyAt;
+      out.leaseLost = m.inFlight;
+      out.journalRef = m;
+      target.restoreMessage(m.queue.name, out);
     }
-    return all.length;
   }
 
   commit(): Promise<void> | null {
@@ -223,54 +220,57 @@ export class WalStorage implements Storage, Journal {
     else writeQueueDeleted(wal.buf, off, q.num);
   }
 
-  enqueued(queue: string, m: MessageView, readyAt: number): void {
+  enqueued(queue: string, m: JournaledMessage, readyAt: number): void {
     const wal = this.writable();
     const q = this.index.byName.get(queue);
     if (q === undefined) throw new CoraError('INTERNAL', `queue '${queue}' is not in the log`);
     const size = enqueuedSize(m.id, m.attributes, m.payload.length);
-    const tomb = removedSize(m.id);
-    if (!wal.hasRoom(size, tomb)) throw full(wal, `no room in the log for a message of ${m.payload.length} bytes`);
+    if (!wal.hasRoom(size, REMOVED_SIZE)) throw full(wal, `no room in the log for a message of ${m.payload.length} bytes`);
     const off = wal.append(size);
     if (off < 0) throw full(wal, `no room in the log for a message of ${m.payload.length} bytes`);
     writeEnqueued(wal.buf, off, q.num, m, readyAt, false);
-    this.index.addMessage(q, m.id, new LiveMessage(wal.current, wal.lastPosition, size, tomb, m.deliveryCount, readyAt, false));
+    const lm = new LiveMessage(q, wal.current, wal.lastPosition, size, m.deliveryCount, readyAt, false);
+    this.index.addMessage(lm);
+    m.journalRef = lm;
   }
 
-  delivered(queue: string, id: string, deliveryCount: number): void {
-    const q = this.index.byName.get(queue);
-    const m = q?.messages.get(id);
+  delivered(_queue: string, m: JournaledMessage): void {
+    const lm = this.liveOf(m);
     const wal = this.wal;
-    if (m === undefined || wal === null || wal.failure !== null) return;
-    m.deliveryCount = deliveryCount;
-    m.inFlight = true;
-    const size = deliveredSize(id);
-    const off = wal.hasRoomUnreserved(size) ? wal.append(size) : -1;
-    if (off < 0) this.unjournaledState('delivery', id);
-    else writeDelivered(wal.buf, off, (q as WalQueue).num, id, deliveryCount);
+    if (lm === null || wal === null || wal.failure !== null) return;
+    lm.deliveryCount = m.deliveryCount;
+    lm.inFlight = true;
+    const off = wal.hasRoomUnreserved(DELIVERED_SIZE) ? wal.append(DELIVERED_SIZE) : -1;
+    if (off < 0) this.unjournaledState('delivery', m.id);
+    else writeDelivered(wal.buf, off, m.seq, m.deliveryCount);
   }
 
-  requeued(queue: string, id: string, readyAt: number): void {
-    const q = this.index.byName.get(queue);
-    const m = q?.messages.get(id);
+  requeued(_queue: string, m: JournaledMessage, readyAt: number): void {
+    const lm = this.liveOf(m);
     const wal = this.wal;
-    if (m === undefined || wal === null || wal.failure !== null) return;
-    m.readyAt = readyAt;
-    m.inFlight = false;
-    const size = requeuedSize(id);
-    const off = wal.hasRoomUnreserved(size) ? wal.append(size) : -1;
-    if (off < 0) this.unjournaledState('nack', id);
-    else writeRequeued(wal.buf, off, (q as WalQueue).num, id, readyAt);
+    if (lm === null || wal === null || wal.failure !== null) return;
+    lm.readyAt = readyAt;
+    lm.inFlight = false;
+    const off = wal.hasRoomUnreserved(REQUEUED_SIZE) ? wal.append(REQUEUED_SIZE) : -1;
+    if (off < 0) this.unjournaledState('nack', m.id);
+    else writeRequeued(wal.buf, off, m.seq, readyAt);
   }
 
-  removed(queue: string, id: string): void {
-    const q = this.index.byName.get(queue);
-    const m = q?.messages.get(id);
+  removed(_queue: string, m: JournaledMessage): void {
+    const lm = this.liveOf(m);
     const wal = this.wal;
-    if (q === undefined || m === undefined || wal === null || wal.failure !== null) return;
-    this.index.removeMessage(q, id, m);
-    const off = wal.append(m.tomb);
-    if (off < 0) this.lost('tombstone', id);
-    else writeRemoved(wal.buf, off, q.num, id);
+    if (lm === null || wal === null || wal.failure !== null) return;
+    this.index.removeMessage(lm);
+    m.journalRef = null;
+    const off = wal.append(REMOVED_SIZE);
+    if (off < 0) this.lost('tombstone', m.id);
+    else writeRemoved(wal.buf, off, m.seq);
+  }
+
+  /** This storage's live record of the message, if it has one. */
+  private liveOf(m: JournaledMessage): LiveMessage | null {
+    const lm = m.journalRef;
+    return lm instanceof LiveMessage && lm.live ? lm : null;
   }
 
   /** Every segment starts with the table of live queues, so it never depends on an older one for them. */
@@ -302,6 +302,7 @@ export class WalStorage implements Storage, Journal {
 }
 
 function full(wal: WalLog, detail: string): CoraError {
+  wal.ensureAhead();
   return new CoraError(
     'STORAGE_FULL',
     wal.diskFull
