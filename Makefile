@@ -1,5 +1,5 @@
 # CoraMQ. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install generate check-generated build lint test run bench clean
+.PHONY: install generate check-generated build lint test run bench bench-wal clean
 
 NPM_FLAGS := --no-audit --no-fund
 
@@ -40,6 +40,15 @@ bench: build
 	npx tsc -p tsconfig.bench.json
 	node --expose-gc dist/bench/engine.js
 	bench/run-peers.sh $(BENCH_SYSTEMS)
+
+# The write-ahead log: journal cost, recovery of 1,000,000 messages and compaction pauses in
+# process; a batching client against the server on each storage variant; then the shared
+# workload on each variant side by side (N=5000 makes it small).
+bench-wal: build
+	npx tsc -p tsconfig.bench.json
+	node --expose-gc dist/bench/wal-inprocess.js
+	node dist/bench/wal-throughput.js
+	bench/run-peers.sh coramq-memory coramq-always coramq-interval coramq-never coramq-memory+batch coramq-always+batch
 
 clean:
 	rm -rf dist .generated-check .bench-out

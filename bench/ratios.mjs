@@ -14,3 +14,17 @@ for (const o of ours) {
     console.log(`| ${x.system} | ${ratio(o.E?.msgs_per_s, x.E?.msgs_per_s)} | ${ratio(o.D?.msgs_per_s, x.D?.msgs_per_s)} | ${x.L?.p99_ms ?? '—'} | ${ratio(o.rss?.bytes_per_msg, x.rss?.bytes_per_msg)} |`);
   }
 }
+
+// Storage variants (coramq-always, -interval, -never) as ratios of coramq-memory with the same batching.
+const variants = ours.filter((r) => /^coramq-/.test(r.system));
+const baseline = (r) => variants.find((x) => x.system === r.system.replace(/^coramq-[a-z]+/, 'coramq-memory'));
+if (variants.some((r) => !r.system.startsWith('coramq-memory') && baseline(r))) {
+  console.log('\n### CoraMQ storage variants vs coramq-memory (same batching, same run)\n');
+  console.log('| variant | E msg/s | E ratio | D msg/s | D ratio | E server CPU | D server CPU |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|');
+  for (const r of variants) {
+    const m = baseline(r);
+    if (m === undefined) continue;
+    console.log(`| ${r.system} | ${r.E?.msgs_per_s ?? '—'} | ${ratio(r.E?.msgs_per_s, m.E?.msgs_per_s)} | ${r.D?.msgs_per_s ?? '—'} | ${ratio(r.D?.msgs_per_s, m.D?.msgs_per_s)} | ${r.E?.cpu?.server_pct ?? '—'}% | ${r.D?.cpu?.server_pct ?? '—'}% |`);
+  }
+}
