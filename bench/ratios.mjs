@@ -6,7 +6,7 @@ const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l)
 const ours = rows.filter((r) => r.system.startsWith('coramq'));
 const others = rows.filter((r) => !r.system.startsWith('coramq'));
 const ratio = (a, b) => (a == null || b == null || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
-for (const o of ours) {
+for (const o of others.length > 0 ? ours : []) {
   console.log(`\n### ${o.system}: E ${o.E?.msgs_per_s ?? '—'} msg/s, D ${o.D?.msgs_per_s ?? '—'} msg/s, L p99 ${o.L?.p99_ms ?? '—'} ms, ${o.rss?.bytes_per_msg ?? '—'} B/msg\n`);
   console.log('| vs | E ratio | D ratio | L p99 (theirs) | B/msg ratio |');
   console.log('|---|--:|--:|--:|--:|');
