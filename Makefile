@@ -1,5 +1,5 @@
 # CoraMQ. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install generate check-generated build lint test run bench clean breaking client
+.PHONY: install generate check-generated build lint test run bench bench-wal clean breaking client
 
 NPM_FLAGS := --no-audit --no-fund
 
@@ -69,6 +69,15 @@ bench: build client
 # its pack-and-install test builds it with `npm pack`.
 client: install
 	cd client && node scripts/build.mjs
+
+# The write-ahead log: journal cost, recovery of 1,000,000 messages and compaction pauses in
+# process; a batching client against the server on each storage variant; then the shared
+# workload on each variant side by side (N=5000 makes it small).
+bench-wal: build
+	npx tsc -p tsconfig.bench.json
+	node --expose-gc dist/bench/wal-inprocess.js
+	node dist/bench/wal-throughput.js
+	bench/run-peers.sh coramq-memory coramq-always coramq-interval coramq-never coramq-memory+batch coramq-always+batch
 
 clean:
 	rm -rf dist .generated-check .bench-out client/dist

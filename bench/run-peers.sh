@@ -5,6 +5,9 @@
 #   bench/run-peers.sh [system ...]     default: coramq coramq+batch coramq-client
 #                                       coramq-client+batch grpc-ceiling beanstalkd
 #                                       redis-plain bullmq rabbitmq nats
+#   CoraMQ storage variants (each may take +batch): coramq-memory coramq-always
+#   coramq-interval coramq-never (wal with that --fsync); plain coramq runs
+#   CORAMQ_SERVER_ARGS (default --storage memory).
 #   env: N=50000 (messages in E and D), RESULTS=file.jsonl
 #
 # The harness is copied to a scratch directory (../shared stays untouched) and this repo's
@@ -19,8 +22,22 @@ mkdir -p "$WORK"
 # Copy the harness (not its results or node_modules), keep the installed npm packages between runs.
 tar -C "$PEERS" --exclude=node_modules --exclude=results -cf - . | tar -C "$WORK" -xf -
 cp "$ROOT"/bench/peers/*.mjs "$WORK/bench/systems/"
+# Storage variants, each its own system so they sit side by side in one run.
+declare -A VARIANTS=(
+  [coramq-memory]='--storage memory'
+  [coramq-always]='--storage wal --fsync always'
+  [coramq-interval]='--storage wal --fsync interval'
+  [coramq-never]='--storage wal --fsync never'
+)
+for v in "${!VARIANTS[@]}"; do
+  printf "import { coramq } from './coramq.mjs';\nexport default coramq('%s');\n" "${VARIANTS[$v]}" >"$WORK/bench/systems/$v.mjs"
+done
 # run.sh validates system names against its own list; accept ours too.
-sed -i 's/^ALL=(\(.*\))$/ALL=(coramq coramq+batch coramq-client coramq-client+batch \1)/; s/^    grpc-ceiling)       ;;$/    grpc-ceiling|coramq|coramq-client) ;;/' "$WORK/run.sh"
+sed -i 's/^ALL=(\(.*\))$/ALL=(coramq coramq+batch coramq-client coramq-client+batch \1)/; s/^    grpc-ceiling)       ;;$/    grpc-ceiling|coramq|coramq-*) ;;/' "$WORK/run.sh"
+for s in "$@"; do
+  base=${s%+batch}
+  case "$base" in coramq-*) [ -f "$WORK/bench/systems/$base.mjs" ] || { echo "unknown system $s (CoraMQ variants: ${!VARIANTS[*]}, coramq-client)" >&2; exit 2; } ;; esac
+done
 
 [ $# -eq 0 ] && set -- coramq coramq+batch coramq-client coramq-client+batch grpc-ceiling beanstalkd redis-plain bullmq rabbitmq nats
 RESULTS=${RESULTS:-$WORK/results/$(date -u +%Y%m%dT%H%M%SZ).jsonl}

@@ -17,7 +17,7 @@ import { CoraMQClient, type WorkerEvent } from '../src';
 import { defer, eventually, Notifier } from './support';
 
 /** The server's storage arguments (the data directory is added: the same one across restarts). */
-const STORAGE = ['--storage', 'memory'];
+const STORAGE = ['--storage', 'wal', '--fsync', 'always'];
 const DURABLE = !STORAGE.includes('memory');
 
 const CLI = join(__dirname, '..', '..', 'dist', 'src', 'cli.js');

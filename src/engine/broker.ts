@@ -225,8 +225,9 @@ export class Broker implements RestoreTarget {
     const q = this.queue(queue);
     const m = new Message(q, r.id, r.seq, r.priority, r.payload, r.attributes, r.enqueuedAt);
     m.deliveryCount = r.deliveryCount;
+    m.journalRef = r.journalRef;
     if (r.seq > this.seq) this.seq = r.seq;
-    q.restore(m, r.readyAt, this.clock.now());
+    q.restore(m, r.readyAt, r.leaseLost, this.clock.now());
   }
 
   private addQueue(name: string, settings: QueueSettings, createdAt: number): Queue {

@@ -55,6 +55,8 @@ export class Message extends TimerEntry implements HeapItem, DeliveredMessage {
   receipt = '';
   /** The consumer holding the current delivery, for its in-flight count. */
   holder: Consumer | null = null;
+  /** Storage's handle for this message (JournaledMessage); the engine never looks inside. */
+  journalRef: unknown = null;
 
   constructor(
     public queue: Queue,

@@ -186,7 +186,7 @@ export class Queue {
     this.inFlightCount++;
     this.totals.delivered++;
     c.took(m);
-    this.ctx.journal.delivered(this.name, m.id, m.deliveryCount);
+    this.ctx.journal.delivered(this.name, m);
     if (c.idleMs !== null) {
       const expiry = c.waitExpiry(now) as number;
       if (expiry !== c.expiresAt) this.ctx.wheel.reschedule(c, expiry);
@@ -206,7 +206,7 @@ export class Queue {
 
   ack(id: string, receipt: string | null, now: number): void {
     const m = this.inFlight(id, receipt);
-    this.ctx.journal.removed(this.name, m.id);
+    this.ctx.journal.removed(this.name, m);
     this.totals.acked++;
     this.forget(m);
     this.ctx.wheel.cancel(m);
@@ -272,7 +272,7 @@ export class Queue {
     const max = this.settings.maxDeliveries;
     if (max > 0 && m.deliveryCount >= max && this.deadLetter(m, reason, now)) return true;
     const readyAt = now + delayMs;
-    if (reason === 'nacked') this.ctx.journal.requeued(this.name, m.id, readyAt);
+    if (reason === 'nacked') this.ctx.journal.requeued(this.name, m, readyAt);
     this.admit(m, readyAt, now);
     return false;
   }
@@ -292,7 +292,7 @@ export class Queue {
         throw err;
       }
     }
-    this.ctx.journal.removed(this.name, m.id);
+    this.ctx.journal.removed(this.name, m);
     this.totals.deadLettered++;
     this.forget(m);
     this.ctx.deadLettered(this, dlq, m, reason);
@@ -325,7 +325,7 @@ export class Queue {
     let purged = 0;
     for (const m of this.live.values()) {
       if (m.state === MessageState.InFlight) continue;
-      this.ctx.journal.removed(this.name, m.id);
+      this.ctx.journal.removed(this.name, m);
       if (m.state === MessageState.Delayed) this.ctx.wheel.cancel(m);
       this.forget(m);
       purged++;
@@ -382,10 +382,22 @@ export class Queue {
     return this.ready.firstInOrder(limit);
   }
 
-  /** Restores a message from storage (no journaling, no dispatch: nobody is subscribed yet). */
-  restore(m: Message, readyAt: number, now: number): void {
+  /**
+   * Restores a message from storage (no journaling, no dispatch: nobody is subscribed yet).
+   * One that was in flight when the server stopped has lost its lease: it comes back in
+   * flight with the lease already over, so the next tick expires it like any lease (back in
+   * line keeping its delivery count, or to the dead-letter queue when out of deliveries).
+   */
+  restore(m: Message, readyAt: number, leaseLost: boolean, now: number): void {
     this.live.set(m.id, m);
-    this.admit(m, readyAt, now);
+    if (!leaseLost) {
+      this.admit(m, readyAt, now);
+      return;
+    }
+    m.state = MessageState.InFlight;
+    m.expiresAt = now;
+    this.ctx.wheel.add(m);
+    this.inFlightCount++;
   }
 
   private forget(m: Message): void {

@@ -15,6 +15,7 @@ import { startHttpApi, type HttpApi } from '../http/http-api';
 import { createLogger, type Logger } from '../logger';
 import type { Storage } from '../storage/journal';
 import { MemoryStorage } from '../storage/memory-storage';
+import { WalStorage } from '../storage/wal/wal-storage';
 import { bearerAuth } from './auth';
 import type { DequeueStream } from './dequeue-stream';
 import { queueService } from './queue-service';
@@ -40,10 +41,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function openStorage(config: ServerConfig): Storage {
+export function openStorage(config: ServerConfig, log?: Logger): Storage {
   switch (config.storage) {
     case 'memory':
       return new MemoryStorage();
+    case 'wal':
+      return new WalStorage({ ...config.wal, dir: config.dataDir, log: (log ?? createLogger(config.logLevel)).child({ component: 'wal' }) });
     default:
       throw new Error(`storage '${config.storage}' is not available`);
   }
@@ -52,7 +55,7 @@ export function openStorage(config: ServerConfig): Storage {
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger ?? createLogger(config.logLevel);
-  const storage = deps.storage ?? openStorage(config);
+  const storage = deps.storage ?? openStorage(config, log);
   let driver: TickDriver | null = null;
   const broker = new Broker({
     clock,
@@ -85,8 +88,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const address = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const durable = storage.kind === 'wal' ? { dataDir: config.dataDir, fsync: config.wal.fsync } : {};
   log.info(
-    { address, storage: storage.kind, tls: config.tlsCert !== null, auth: config.authToken !== null },
+    { address, storage: storage.kind, ...durable, tls: config.tlsCert !== null, auth: config.authToken !== null },
     storage.kind === 'memory' ? 'CoraMQ listening (in-memory storage: nothing survives a restart)' : 'CoraMQ listening',
   );
 

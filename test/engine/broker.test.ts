@@ -1,5 +1,6 @@
 import { CoraError } from '../../src/errors';
 import { DLQ_ATTRIBUTE } from '../../src/engine/queue';
+import type { RestoredMessage } from '../../src/storage/journal';
 import { engine } from '../support/engine';
 
 const codeOf = (fn: () => unknown): string => {
@@ -351,5 +352,71 @@ describe('queues and limits', () => {
     ['c', 'a', 'b', 'd'].forEach((n) => broker.createQueue(n));
     expect(broker.listQueues('', 2).map((q) => q.name)).toEqual(['a', 'b']);
     expect(broker.listQueues('b', 10).map((q) => q.name)).toEqual(['c', 'd']);
+  });
+});
+
+describe('restore (what storage replays at start)', () => {
+  const restored = (id: string, seq: number, extra: Partial<RestoredMessage> = {}): RestoredMessage => ({
+    id,
+    seq,
+    priority: 0,
+    payload: Buffer.from(id),
+    attributes: {},
+    enqueuedAt: 1,
+    deliveryCount: 0,
+    readyAt: 0,
+    leaseLost: false,
+    journalRef: null,
+    ...extra,
+  });
+  const settings = { visibilityTimeoutMs: 1000, maxDeliveries: 0, deadLetterQueue: '', maxDepth: 100 };
+
+  test('ready and delayed messages come back in their places; new messages get later sequence numbers', () => {
+    const { broker, clock, consume, advance } = engine();
+    broker.restoreQueue('q', settings, 5);
+    broker.restoreMessage('q', restored('late', 7, { readyAt: clock.now() + 500 }));
+    broker.restoreMessage('q', restored('b', 4));
+    broker.restoreMessage('q', restored('a', 3, { priority: 1 }));
+    broker.enqueue('q', { id: 'c', payload: Buffer.from('c'), priority: 0, delayMs: 0, attributes: {} });
+    const { sink } = consume('q');
+    expect(sink.ids).toEqual(['a', 'b', 'c']);
+    advance(499);
+    expect(sink.ids).toHaveLength(3);
+    advance(1);
+    expect(sink.ids).toEqual(['a', 'b', 'c', 'late']);
+    expect(broker.queue('q').live.get('c')?.seq).toBe(8);
+  });
+
+  test('a message whose lease was lost comes back ready at the next tick, keeping its delivery count and place', () => {
+    const { broker, consume } = engine();
+    broker.restoreQueue('q', settings, 5);
+    broker.restoreMessage('q', restored('first', 1, { deliveryCount: 2, leaseLost: true }));
+    broker.restoreMessage('q', restored('second', 2));
+    expect(broker.queue('q').inFlightCount).toBe(1);
+    broker.tick();
+    const { sink } = consume('q');
+    expect(sink.got.map((d) => [d.id, d.deliveryCount])).toEqual([
+      ['first', 3],
+      ['second', 1],
+    ]);
+    expect(broker.queue('q').totals.expired).toBe(1);
+  });
+
+  test('a lost lease on the last allowed delivery dead-letters the message (lease-expired), or drops it without a dead-letter queue', () => {
+    const { broker, consume, deadLetters } = engine();
+    broker.restoreQueue('dlq', settings, 5);
+    broker.restoreQueue('q', { ...settings, maxDeliveries: 3, deadLetterQueue: 'dlq' }, 5);
+    broker.restoreQueue('nodlq', { ...settings, maxDeliveries: 1 }, 5);
+    broker.restoreMessage('q', restored('poison', 1, { deliveryCount: 3, leaseLost: true }));
+    broker.restoreMessage('q', restored('fine', 2, { deliveryCount: 2, leaseLost: true }));
+    broker.restoreMessage('nodlq', restored('gone', 3, { deliveryCount: 1, leaseLost: true }));
+    broker.tick();
+    expect(deadLetters.map((e) => [e.id, e.to, e.reason]).sort()).toEqual([
+      ['gone', null, 'lease-expired'],
+      ['poison', 'dlq', 'lease-expired'],
+    ]);
+    expect(consume('dlq').sink.got.map((d) => [d.id, d.attributes[DLQ_ATTRIBUTE.deliveryCount]])).toEqual([['poison', '3']]);
+    expect(consume('q').sink.got.map((d) => [d.id, d.deliveryCount])).toEqual([['fine', 3]]);
+    expect(broker.queue('nodlq').depth).toBe(0);
   });
 });

@@ -16,7 +16,7 @@ beforeAll(() => {
 
 test('CORAMQ_HTTP_PORT serves the HTTP API; SIGTERM ends a waiting long-poll with 503 and exits 0', async () => {
   const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: { ...process.env, CORAMQ_PORT: '0', CORAMQ_HTTP_PORT: '0', CORAMQ_LOG_LEVEL: 'info' },
+    env: { ...process.env, CORAMQ_PORT: '0', CORAMQ_HTTP_PORT: '0', CORAMQ_LOG_LEVEL: 'info', CORAMQ_STORAGE: 'memory' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
