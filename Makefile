@@ -1,5 +1,5 @@
 # CoraMQ. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install generate check-generated build lint test run bench clean
+.PHONY: install generate check-generated build lint test run bench bench-wal clean breaking client
 
 NPM_FLAGS := --no-audit --no-fund
 
@@ -10,22 +10,42 @@ node_modules/.package-lock.json: package-lock.json package.json
 
 install: node_modules/.package-lock.json
 
+# The FileDescriptorSet server reflection serves (generated/descriptor-set.binpb): the contract
+# with its imports and comments, then the health and reflection protos the server also serves.
+# Each `buf build` writes a FileDescriptorSet; concatenated, they are one (repeated field 1).
+REFLECTION_PROTOS := node_modules/@grpc/reflection/build/proto
+HEALTH_PROTOS := node_modules/grpc-health-check/proto
+define build-descriptor-set
+	@{ npx buf build --as-file-descriptor-set -o -#format=binpb && \
+	  npx buf build $(REFLECTION_PROTOS) --path $(REFLECTION_PROTOS)/grpc --as-file-descriptor-set -o -#format=binpb && \
+	  npx buf build $(HEALTH_PROTOS) --as-file-descriptor-set -o -#format=binpb; } > $(1).tmp && mv $(1).tmp $(1)
+endef
+
 # Regenerate the ts-proto stubs in generated/ from proto/ (commit the result).
 generate: install
 	npx buf generate
+	$(call build-descriptor-set,generated/descriptor-set.binpb)
 
 # Fails when generated/ is not what proto/ generates.
 check-generated: install
 	@rm -rf .generated-check && npx buf generate --output .generated-check
+	$(call build-descriptor-set,.generated-check/generated/descriptor-set.binpb)
 	@diff -r generated .generated-check/generated >/dev/null || { echo "generated/ is stale: run 'make generate' and commit it"; diff -r generated .generated-check/generated | head -20; rm -rf .generated-check; exit 1; }
 	@rm -rf .generated-check && echo "generated/ is fresh"
 
 build: install
 	npm run build
 
-lint: install check-generated
+# Fails when proto/ breaks wire or source compatibility with the previous commit
+# (make breaking BREAKING_AGAINST=main compares with a branch instead).
+BREAKING_AGAINST ?= HEAD~1
+breaking: install
+	.ci/buf-breaking.sh $(BREAKING_AGAINST)
+
+lint: install check-generated breaking
 	npx buf lint
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p client/tsconfig.json --noEmit
 
 test: build
 	npx jest
@@ -34,12 +54,30 @@ test: build
 run: build
 	node dist/src/cli.js serve $(ARGS)
 
-# The engine alone, then the shared peer workload against CoraMQ and every peer in one run.
+# The engine alone, the transport's ceiling for the client (unary batches vs streams), then the
+# shared peer workload against CoraMQ (stubs and client package) and every peer in one run.
 # BENCH_SYSTEMS="coramq grpc-ceiling" narrows the peer run; N=5000 makes it small.
-bench: build
+bench: build client
 	npx tsc -p tsconfig.bench.json
 	node --expose-gc dist/bench/engine.js
+	node dist/bench/http.js
+	node bench/transport.mjs
 	bench/run-peers.sh $(BENCH_SYSTEMS)
 
+# The client package @coramq/client (client/): CommonJS, an ES module entry and types in
+# client/dist, built from client/src and generated/. `make test` runs its tests from source;
+# its pack-and-install test builds it with `npm pack`.
+client: install
+	cd client && node scripts/build.mjs
+
+# The write-ahead log: journal cost, recovery of 1,000,000 messages and compaction pauses in
+# process; a batching client against the server on each storage variant; then the shared
+# workload on each variant side by side (N=5000 makes it small).
+bench-wal: build
+	npx tsc -p tsconfig.bench.json
+	node --expose-gc dist/bench/wal-inprocess.js
+	node dist/bench/wal-throughput.js
+	bench/run-peers.sh coramq-memory coramq-always coramq-interval coramq-never coramq-memory+batch coramq-always+batch
+
 clean:
-	rm -rf dist .generated-check .bench-out
+	rm -rf dist .generated-check .bench-out client/dist

@@ -13,6 +13,7 @@ import { NO_ATTRIBUTES } from '../src/engine/message';
 import { TimerWheel } from '../src/engine/timer-wheel';
 import { systemClock } from '../src/clock';
 import { NULL_JOURNAL } from '../src/storage/memory-storage';
+import { cycleLoop } from './cycle-loop';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '1000000' }, 'in-flight': { type: 'string', default: '100000' } } });
 const N = Number(values.messages);
@@ -23,25 +24,11 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 function cycles(total: number): number {
   const broker = new Broker({ clock: systemClock, journal: NULL_JOURNAL });
   broker.createQueue('q', { visibilityTimeoutMs: 30_000 });
-  let id = '';
-  let receipt = '';
-  const sink: DeliverySink = {
-    deliver(m) {
-      id = m.id;
-      receipt = m.receipt;
-    },
-    expired() {},
-    closed() {},
-  };
-  const consumer = broker.subscribe('q', { maxInFlight: 64, visibilityTimeoutMs: 30_000, maxMessages: Infinity, idleMs: null, deadlineAt: null }, sink);
-  const payload = randomBytes(256);
+  const loop = cycleLoop(broker, 'q');
   const t0 = performance.now();
-  for (let i = 0; i < total; i++) {
-    broker.enqueue('q', { id: null, payload, priority: i % 10, delayMs: 0, attributes: NO_ATTRIBUTES });
-    broker.ack('q', id, receipt); // it was delivered at once to the waiting consumer
-  }
+  loop.run(total);
   const s = (performance.now() - t0) / 1000;
-  broker.unsubscribe(consumer);
+  loop.stop();
   return total / s;
 }
 

@@ -6,11 +6,25 @@ const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l)
 const ours = rows.filter((r) => r.system.startsWith('coramq'));
 const others = rows.filter((r) => !r.system.startsWith('coramq'));
 const ratio = (a, b) => (a == null || b == null || b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
-for (const o of ours) {
+for (const o of others.length > 0 ? ours : []) {
   console.log(`\n### ${o.system}: E ${o.E?.msgs_per_s ?? '—'} msg/s, D ${o.D?.msgs_per_s ?? '—'} msg/s, L p99 ${o.L?.p99_ms ?? '—'} ms, ${o.rss?.bytes_per_msg ?? '—'} B/msg\n`);
   console.log('| vs | E ratio | D ratio | L p99 (theirs) | B/msg ratio |');
   console.log('|---|--:|--:|--:|--:|');
   for (const x of others) {
     console.log(`| ${x.system} | ${ratio(o.E?.msgs_per_s, x.E?.msgs_per_s)} | ${ratio(o.D?.msgs_per_s, x.D?.msgs_per_s)} | ${x.L?.p99_ms ?? '—'} | ${ratio(o.rss?.bytes_per_msg, x.rss?.bytes_per_msg)} |`);
+  }
+}
+
+// Storage variants (coramq-always, -interval, -never) as ratios of coramq-memory with the same batching.
+const variants = ours.filter((r) => /^coramq-/.test(r.system));
+const baseline = (r) => variants.find((x) => x.system === r.system.replace(/^coramq-[a-z]+/, 'coramq-memory'));
+if (variants.some((r) => !r.system.startsWith('coramq-memory') && baseline(r))) {
+  console.log('\n### CoraMQ storage variants vs coramq-memory (same batching, same run)\n');
+  console.log('| variant | E msg/s | E ratio | D msg/s | D ratio | E server CPU | D server CPU |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|');
+  for (const r of variants) {
+    const m = baseline(r);
+    if (m === undefined) continue;
+    console.log(`| ${r.system} | ${r.E?.msgs_per_s ?? '—'} | ${ratio(r.E?.msgs_per_s, m.E?.msgs_per_s)} | ${r.D?.msgs_per_s ?? '—'} | ${ratio(r.D?.msgs_per_s, m.D?.msgs_per_s)} | ${r.E?.cpu?.server_pct ?? '—'}% | ${r.D?.cpu?.server_pct ?? '—'}% |`);
   }
 }

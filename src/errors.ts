@@ -14,7 +14,7 @@ export const ERROR_CATALOGUE = {
   QUEUE_NOT_FOUND: { grpc: status.NOT_FOUND, http: 404 },
   DEAD_LETTER_QUEUE_NOT_FOUND: { grpc: status.NOT_FOUND, http: 404 },
   MESSAGE_NOT_IN_FLIGHT: { grpc: status.NOT_FOUND, http: 404 },
-  QUEUE_EXISTS: { grpc: status.ALREADY_EXISTS, http: 409 },
+  QUEUE_EXISTS: { grpc: status.ALREADY_EXISTS, http: 400 },
   STALE_RECEIPT: { grpc: status.FAILED_PRECONDITION, http: 409 },
   QUEUE_IN_USE: { grpc: status.FAILED_PRECONDITION, http: 409 },
   QUEUE_FULL: { grpc: status.RESOURCE_EXHAUSTED, http: 429 },
@@ -65,7 +65,8 @@ export const errors = {
   staleReceipt: (queue: string, id: string) =>
     new CoraError(
       'STALE_RECEIPT',
-      `the receipt for message '${id}' in queue '${queue}' is not that of its current delivery (the lease expired and the message was delivered again)`,
+      `the receipt for message '${id}' in queue '${queue}' is not that of its current delivery (an earlier delivery's lease expired and the message was delivered again, or the receipt was never issued)`,
     ),
   invalid: (message: string) => new CoraError('INVALID_ARGUMENT', message),
+  shuttingDown: () => new CoraError('SHUTTING_DOWN', 'the server is shutting down; reconnect to another instance or retry'),
 };

@@ -100,3 +100,11 @@ export function maxInFlight(n: number, limits: Limits): number {
   }
   return n;
 }
+
+/** The longest a long-poll may wait (gRPC wait_time, HTTP ?wait=). */
+export const MAX_WAIT_MS = 12 * 3600 * 1000;
+
+export function waitMs(ms: number, field = 'wait_time'): number {
+  if (ms > MAX_WAIT_MS) throw errors.invalid(`${field} is longer than 12 h`);
+  return ms;
+}

@@ -2,7 +2,16 @@ import { defaultConfig, loadConfig, OPTIONS, parseBytes, parseDuration } from '.
 
 test('defaults', () => {
   const c = defaultConfig();
-  expect(c).toMatchObject({ host: '127.0.0.1', port: 50051, logLevel: 'info', storage: 'memory', authToken: null, shutdownGraceMs: 10_000 });
+  expect(c).toMatchObject({ host: '127.0.0.1', port: 50051, logLevel: 'info', storage: 'wal', dataDir: './data', authToken: null, shutdownGraceMs: 10_000 });
+  expect(c.wal).toEqual({
+    fsync: 'always',
+    fsyncIntervalMs: 100,
+    segmentSize: 32 * 1024 * 1024,
+    headroom: 1024 * 1024,
+    compactRatio: 2,
+    compactStepBytes: 256 * 1024,
+    repair: false,
+  });
   expect(c.limits).toEqual({
     maxPayloadBytes: 262_144,
     maxBatchSize: 1000,
@@ -39,6 +48,12 @@ test.each([
   [['--default-visibility-timeout', '13h'], /between 1ms and 12h/],
   [['--default-max-in-flight', '50', '--max-in-flight', '10'], /may not exceed/],
   [['stray'], /unexpected argument 'stray'/],
+  [['--storage', 'disk'], /--storage must be one of wal, memory/],
+  [['--fsync', 'sometimes'], /--fsync must be one of always, interval, never/],
+  [['--fsync-interval', '0ms'], /--fsync-interval must be at least 1ms/],
+  [['--wal-segment-size', '64KiB'], /--wal-segment-size must be at least \d+ bytes with these limits/],
+  [['--wal-compact-ratio', '0'], /--wal-compact-ratio must be at least 1/],
+  [['--wal-repair=maybe'], /--wal-repair must be true or false/],
 ])('bad configuration %j is refused with a clear message', (argv, message) => {
   expect(() => loadConfig(argv as string[], {})).toThrow(message);
 });
@@ -61,4 +76,12 @@ test("README's configuration table lists every option with its variable and defa
   const readme = require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'README.md'), 'utf8') as string;
   const rows = [...readme.matchAll(/^\| `--([a-z-]+)` \| `([A-Z_]+)` \| (?:`([^`]*)`|\(unset\)) \|/gm)].map((m) => [m[1], m[2], m[3] ?? null]);
   expect(rows).toEqual(OPTIONS.map((o) => [o.flag, o.env, o.default]));
+});
+
+test('a boolean flag alone means true; =false and its variable say otherwise', () => {
+  expect(loadConfig(['--wal-repair', '--port', '1'], {}).wal.repair).toBe(true);
+  expect(loadConfig(['--wal-repair=false'], { CORAMQ_WAL_REPAIR: 'true' }).wal.repair).toBe(false);
+  expect(loadConfig([], { CORAMQ_WAL_REPAIR: '1' }).wal.repair).toBe(true);
+  const c = loadConfig(['--fsync', 'interval', '--fsync-interval', '5ms', '--wal-segment-size', '4MiB', '--max-queues', '100'], {});
+  expect(c.wal).toMatchObject({ fsync: 'interval', fsyncIntervalMs: 5, segmentSize: 4 * 1024 * 1024 });
 });

@@ -12,7 +12,6 @@ const require = createRequire(`${ROOT}/package.json`);
 const grpc = require('@grpc/grpc-js');
 const { QueueServiceClient } = require(`${ROOT}/dist/generated/coramq/v1/queue.js`);
 const QUEUE = 'bench';
-const STORAGE_ARGS = (process.env.CORAMQ_SERVER_ARGS ?? '--storage memory').split(' ').filter(Boolean);
 
 const client = async (port) => {
   const c = new QueueServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
@@ -20,7 +19,14 @@ const client = async (port) => {
   return c;
 };
 
-export default {
+/**
+ * The adapter for a server started with `serverArgs` (a string of options). bench/run-peers.sh
+ * makes one system per variant (coramq-memory, coramq-always, ...) from this, so several
+ * variants are measured side by side in one run.
+ */
+export function coramq(serverArgs) {
+  const STORAGE_ARGS = serverArgs.split(' ').filter(Boolean);
+  return {
   priorities: true,
   producerHasBatch: true,
   clients: [],
@@ -79,4 +85,7 @@ export default {
       },
     };
   },
-};
+  };
+}
+
+export default coramq(process.env.CORAMQ_SERVER_ARGS ?? '--storage memory');

@@ -78,7 +78,6 @@ export class Broker implements RestoreTarget {
   private journal: Journal;
   private readonly onWake?: (deadline: number) => void;
   private readonly onDeadLetter?: (event: DeadLetterEvent) => void;
-  private restoring: { queue: Queue; r: RestoredMessage }[] | null = [];
   private readonly ctx: BrokerContext;
   private readonly fire = (slot: number): void => {
     (this.queueById[this.table.queueId[slot]] as Queue).onTimer(slot, this.clock.now());
@@ -282,59 +281,36 @@ export class Broker implements RestoreTarget {
     this.addQueue(name, settings, createdAt);
   }
 
-  /** Collects a message; finishRestore() places them all. */
-  restoreMessage(queue: string, r: RestoredMessage): void {
-    if (this.restoring === null) throw new Error('restoreMessage after finishRestore');
-    this.restoring.push({ queue: this.queue(queue), r });
-  }
-
   /**
-   * Places the restored messages: each under the slot its server id names (so the id stays
-   * valid), any other id (client-chosen, or not matching its record) in a fresh slot as a
-   * client id; in enqueue order. A message that was in flight
-   * comes back ready with its delivery count; one whose count already reached its queue's
-   * max_deliveries has lost its last lease, so it is dead-lettered as an expired lease would
-   * be. Call once, after storage.open().
+   * Places a message storage replays. A server id keeps its slot when that slot is free
+   * (the usual case: slots were distinct before the restart), so it needs no index; any
+   * other id (client-chosen, a server id whose slot is taken, or one not matching its record)
+   * is indexed as a client id. Storage may refill `r` for every call: everything is copied.
    */
-  finishRestore(): void {
-    const pending = this.restoring ?? [];
-    this.restoring = null;
-    const slots = pending.map(({ r }) => {
-      const named = parseServerId(r.id);
-      if (named === null || named.seq !== r.seq) return -1;
-      const slot = named.slot;
-      return this.serverIds.make(r.enqueuedAt, r.seq, slot) === r.id && this.table.claim(slot) ? slot : -1;
-    });
-    this.table.rebuildFreeList();
-    const order = pending.map((_, i) => i).sort((a, b) => pending[a].r.seq - pending[b].r.seq);
-    const now = this.clock.now();
+  restoreMessage(queue: string, r: RestoredMessage): void {
+    const q = this.queue(queue);
     const t = this.table;
-    for (const i of order) {
-      const { queue, r } = pending[i];
-      const slot = slots[i] >= 0 ? slots[i] : t.alloc();
-      const clientId = slots[i] >= 0 ? undefined : r.id;
-      t.seq[slot] = r.seq;
-      t.enqueuedAt[slot] = r.enqueuedAt;
-      t.priority[slot] = r.priority;
-      t.deliveryCount[slot] = r.deliveryCount;
-      t.queueId[slot] = queue.id;
-      const attributes = Object.keys(r.attributes).length === 0 ? undefined : r.attributes;
-      if (clientId !== undefined || attributes !== undefined) t.extras[slot] = { clientId, attributes };
-      this.payloads.put(slot, r.payload);
-      if (r.seq > this.seq) this.seq = r.seq;
-      queue.restore(slot, clientId, r.readyAt, now);
+    const named = parseServerId(r.id);
+    let slot = -1;
+    if (named !== null && named.seq === r.seq) {
+      const s = named.slot;
+      if (this.serverIds.make(r.enqueuedAt, r.seq, s) === r.id && t.claim(s)) slot = s;
     }
-    for (const i of order) {
-      const { queue, r } = pending[i];
-      const max = queue.settings.maxDeliveries;
-      if (max > 0 && r.deliveryCount >= max) {
-        const slot = queue.find(r.id);
-        if (slot >= 0 && t.state[slot] === SlotState.Ready) {
-          queue.heap.remove(slot);
-          if (!queue.deadLetter(slot, 'lease-expired', now)) queue.heap.push(slot);
-        }
-      }
+    const clientId = slot >= 0 ? undefined : r.id;
+    if (slot < 0) slot = t.alloc();
+    t.seq[slot] = r.seq;
+    t.enqueuedAt[slot] = r.enqueuedAt;
+    t.priority[slot] = r.priority;
+    t.deliveryCount[slot] = r.deliveryCount;
+    t.queueId[slot] = q.id;
+    t.journalRef[slot] = r.journalRef;
+    const hasAttributes = Object.keys(r.attributes).length > 0;
+    if (clientId !== undefined || hasAttributes) {
+      t.extras[slot] = { clientId, attributes: hasAttributes ? { ...r.attributes } : undefined };
     }
+    this.payloads.put(slot, r.payload);
+    if (r.seq > this.seq) this.seq = r.seq;
+    q.restore(slot, clientId, r.readyAt, r.leaseLost, this.clock.now());
   }
 
   private addQueue(name: string, settings: QueueSettings, createdAt: number): Queue {

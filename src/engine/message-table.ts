@@ -5,7 +5,8 @@
  * object per message, so a million queued messages cost the garbage collector nothing.
  *
  * Invariants: a slot is Free or belongs to exactly one queue (`queueId`) in one state;
- * free slots are on a stack and reused last-freed-first, which keeps slot numbers (and so
+ * free slots are on a stack (each knows its place in it, so a given slot can be claimed in
+ * O(1)) and reused last-freed-first, which keeps slot numbers (and so
  * the columns' touched memory) as small as the live count allows. Columns grow by doubling;
  * listeners (the timer wheel, the payload store) grow with them.
  */
@@ -43,7 +44,11 @@ export class MessageTable {
   extras: (Extras | undefined)[];
   receipt: (string | undefined)[];
   holder: (Consumer | undefined)[];
+  /** Storage's own handle for the message (see JournaledMessage); opaque to the engine. */
+  journalRef: unknown[];
+  /** The stack of free slots, and each free slot's position in it (for claim). */
   private free: Int32Array;
+  private freePos: Int32Array;
   private freeTop = 0;
   private used = 0;
   private readonly listeners: ((capacity: number) => void)[] = [];
@@ -62,8 +67,10 @@ export class MessageTable {
     this.extras = new Array(capacity).fill(undefined);
     this.receipt = new Array(capacity).fill(undefined);
     this.holder = new Array(capacity).fill(undefined);
+    this.journalRef = new Array(capacity).fill(undefined);
     this.free = new Int32Array(capacity);
-    for (let s = capacity - 1; s >= 0; s--) this.free[this.freeTop++] = s;
+    this.freePos = new Int32Array(capacity);
+    for (let s = capacity - 1; s >= 0; s--) this.pushFree(s);
   }
 
   /** Live slots. */
@@ -79,6 +86,7 @@ export class MessageTable {
   alloc(): number {
     if (this.freeTop === 0) this.grow(this.capacity * 2);
     const slot = this.free[--this.freeTop];
+    this.freePos[slot] = NONE;
     this.used++;
     return slot;
   }
@@ -89,31 +97,30 @@ export class MessageTable {
     this.extras[slot] = undefined;
     this.receipt[slot] = undefined;
     this.holder[slot] = undefined;
-    this.free[this.freeTop++] = slot;
+    this.journalRef[slot] = undefined;
+    this.pushFree(slot);
     this.used--;
   }
 
   /**
-   * Takes a given slot (restoring a message under its old slot). Only before any alloc():
-   * `rebuildFreeList()` must follow the last claim.
+   * Takes a given slot if it is free (restoring a message under the slot its id names);
+   * returns whether it was. O(1).
    */
   claim(slot: number): boolean {
     if (slot >= this.capacity) this.grow(Math.max(this.capacity * 2, 2 ** Math.ceil(Math.log2(slot + 1))));
-    if (this.state[slot] !== SlotState.Free || this.claimed.has(slot)) return false;
-    this.claimed.add(slot);
+    const at = this.freePos[slot];
+    if (at === NONE) return false;
+    const last = this.free[--this.freeTop];
+    this.free[at] = last;
+    this.freePos[last] = at;
+    this.freePos[slot] = NONE;
     this.used++;
     return true;
   }
 
-  private claimed = new Set<number>();
-
-  /** After claims: the free stack holds every unclaimed slot, lowest on top. */
-  rebuildFreeList(): void {
-    this.freeTop = 0;
-    for (let s = this.capacity - 1; s >= 0; s--) {
-      if (this.state[s] === SlotState.Free && !this.claimed.has(s)) this.free[this.freeTop++] = s;
-    }
-    this.claimed = new Set();
+  private pushFree(slot: number): void {
+    this.freePos[slot] = this.freeTop;
+    this.free[this.freeTop++] = slot;
   }
 
   private grow(capacity: number): void {
@@ -144,12 +151,14 @@ export class MessageTable {
       this.extras.push(undefined);
       this.receipt.push(undefined);
       this.holder.push(undefined);
+      this.journalRef.push(undefined);
     }
     const free = new Int32Array(capacity);
     free.set(this.free.subarray(0, this.freeTop));
-    for (let s = capacity - 1; s >= old; s--) free[this.freeTop++] = s;
     this.free = free;
+    this.freePos = i32(this.freePos);
     this.capacity = capacity;
+    for (let s = capacity - 1; s >= old; s--) this.pushFree(s);
     for (const l of this.listeners) l(capacity);
   }
 }

@@ -6,6 +6,7 @@
 import type { MessageTable } from './message-table';
 import type { PayloadStore } from './payload-store';
 import type { TimerWheel } from './timer-wheel';
+import type { JournaledMessage } from '../storage/journal';
 
 export type Attributes = Readonly<Record<string, string>>;
 export const NO_ATTRIBUTES: Attributes = Object.freeze({});
@@ -48,7 +49,7 @@ export interface ViewSource {
  * object out again and again (at(slot)), so a view costs no allocation. Valid until the
  * next at() or the next change to the message: copy what you keep.
  */
-export class SlotView implements DeliveredMessage {
+export class SlotView implements DeliveredMessage, JournaledMessage {
   private slot = -1;
   private cachedId: string | null = null;
 
@@ -89,6 +90,12 @@ export class SlotView implements DeliveredMessage {
   }
   get receipt(): string {
     return this.src.table.receipt[this.slot] ?? '';
+  }
+  get journalRef(): unknown {
+    return this.src.table.journalRef[this.slot];
+  }
+  set journalRef(ref: unknown) {
+    this.src.table.journalRef[this.slot] = ref;
   }
 
   /** A copy that stays valid (for lists handed out, like a scan). */

@@ -71,6 +71,29 @@ export interface Totals {
   deadLettered: number;
 }
 
+/** A live message as `Queue.messages()` shows it. */
+export interface MessageSnapshot extends MessageView {
+  state: 'ready' | 'delayed' | 'in-flight';
+  /** When a delayed message becomes ready, or an in-flight lease ends; null when ready. */
+  dueAt: number | null;
+  /** The current delivery's receipt, or null. */
+  receipt: string | null;
+}
+
+export interface QueueStats {
+  ready: number;
+  delayed: number;
+  inFlight: number;
+  consumers: number;
+  oldestReadyAgeMs: number;
+  enqueuedTotal: number;
+  deliveredTotal: number;
+  ackedTotal: number;
+  nackedTotal: number;
+  expiredTotal: number;
+  deadLetteredTotal: number;
+}
+
 export const DLQ_ATTRIBUTE = {
   sourceQueue: 'coramq.dead-letter.source-queue',
   reason: 'coramq.dead-letter.reason',
@@ -129,12 +152,31 @@ export class Queue {
     return this.clientIds.get(id) ?? NONE;
   }
 
-  /** Live messages (id, state, current receipt), in the order they entered the queue. */
-  *entries(): Generator<{ id: string; state: SlotState; receipt: string | undefined }> {
+  /**
+   * Every live message as a snapshot, in the order they entered the queue: for inspection
+   * and tests (it copies; not for hot paths).
+   */
+  messages(): MessageSnapshot[] {
+    const out: MessageSnapshot[] = [];
+    for (let s = this.liveHead; s !== NONE; s = this.ctx.table.liveNext[s]) out.push(this.snapshot(s));
+    return out;
+  }
+
+  /** The live message `id` as a snapshot, or undefined. */
+  message(id: string): MessageSnapshot | undefined {
+    const slot = this.find(id);
+    return slot === NONE ? undefined : this.snapshot(slot);
+  }
+
+  private snapshot(slot: number): MessageSnapshot {
     const t = this.ctx.table;
-    for (let s = this.liveHead; s !== NONE; s = t.liveNext[s]) {
-      yield { id: this.ctx.idOf(s), state: t.state[s] as SlotState, receipt: t.receipt[s] };
-    }
+    const state = t.state[slot] === SlotState.Ready ? 'ready' : t.state[slot] === SlotState.Delayed ? 'delayed' : 'in-flight';
+    return {
+      ...this.ctx.journalView.at(slot).snapshot(),
+      state,
+      dueAt: state === 'ready' ? null : this.ctx.wheel.expiryOf(slot),
+      receipt: t.receipt[slot] ?? null,
+    };
   }
 
   // ---- producing ----
@@ -227,7 +269,7 @@ export class Queue {
   private lease(slot: number, c: Consumer, now: number): void {
     const t = this.ctx.table;
     t.state[slot] = SlotState.InFlight;
-    const count = ++t.deliveryCount[slot];
+    ++t.deliveryCount[slot];
     t.receipt[slot] = newReceipt();
     t.holder[slot] = c;
     this.ctx.wheel.add(slot, now + c.visibilityTimeoutMs);
@@ -236,7 +278,7 @@ export class Queue {
     c.inFlight++;
     c.remaining--;
     const view = this.ctx.deliveryView.at(slot);
-    this.ctx.journal.delivered(this.name, view.id, count);
+    this.ctx.journal.delivered(this.name, view);
     if (c.idleMs !== null) this.ctx.setWait(c, c.waitExpiry(now));
     c.sink.deliver(view, c);
   }
@@ -254,7 +296,7 @@ export class Queue {
 
   ack(id: string, receipt: string | null, now: number): void {
     const slot = this.inFlight(id, receipt);
-    this.ctx.journal.removed(this.name, id);
+    this.ctx.journal.removed(this.name, this.ctx.journalView.at(slot));
     this.totals.acked++;
     this.ctx.wheel.cancel(slot);
     this.inFlightCount--;
@@ -323,7 +365,7 @@ export class Queue {
     const max = this.settings.maxDeliveries;
     if (max > 0 && this.ctx.table.deliveryCount[slot] >= max && this.deadLetter(slot, reason, now)) return true;
     const readyAt = now + delayMs;
-    if (reason === 'nacked') this.ctx.journal.requeued(this.name, this.ctx.idOf(slot), readyAt);
+    if (reason === 'nacked') this.ctx.journal.requeued(this.name, this.ctx.journalView.at(slot), readyAt);
     this.admit(slot, readyAt, now);
     return false;
   }
@@ -345,7 +387,7 @@ export class Queue {
         throw err;
       }
     } else {
-      this.ctx.journal.removed(this.name, id);
+      this.ctx.journal.removed(this.name, this.ctx.journalView.at(slot));
       this.forget(slot);
     }
     this.totals.deadLettered++;
@@ -354,38 +396,58 @@ export class Queue {
   }
 
   /**
-   * Takes over `slot` from `from` as a dead letter: the same message (sequence number and
-   * enqueue time kept), its delivery count reset, attributes saying where it came from and
-   * why. Journaled here first, then removed there, so a crash in between duplicates rather
-   * than loses it.
+   * Takes over `slot` from `from` as a dead letter: the same payload and priority, a new
+   * sequence number and enqueue time here (it joins the end of the line), its id kept
+   * (unless taken here: then a new one, the old in an attribute), its delivery count reset,
+   * attributes saying where it came from and why. Journaled here first, then removed there,
+   * so a crash in between duplicates rather than loses it.
    */
   private acceptDeadLetter(slot: number, from: Queue, oldId: string, reason: DeadLetterReason, now: number): void {
     const t = this.ctx.table;
-    const old = { extras: t.extras[slot], count: t.deliveryCount[slot] };
+    const old = { seq: t.seq[slot], enqueuedAt: t.enqueuedAt[slot], extras: t.extras[slot], count: t.deliveryCount[slot], ref: t.journalRef[slot] };
     const attributes: Record<string, string> = {
       ...old.extras?.attributes,
       [DLQ_ATTRIBUTE.sourceQueue]: from.name,
       [DLQ_ATTRIBUTE.reason]: reason,
       [DLQ_ATTRIBUTE.deliveryCount]: String(old.count),
     };
-    let clientId = old.extras?.clientId;
-    if (clientId !== undefined && this.find(clientId) !== NONE) {
-      attributes[DLQ_ATTRIBUTE.originalId] = clientId;
-      clientId = undefined; // the message takes its server id (unique by construction)
+    let clientId: string | undefined = oldId; // kept as given: the new seq no longer names it
+    if (this.find(oldId) !== NONE) {
+      attributes[DLQ_ATTRIBUTE.originalId] = oldId;
+      clientId = undefined; // the message takes the server id of its new seq and slot
     }
+    const seq = this.ctx.nextSeq();
+    t.seq[slot] = seq;
+    t.enqueuedAt[slot] = now;
     t.extras[slot] = { clientId, attributes };
     t.deliveryCount[slot] = 0;
     t.queueId[slot] = this.id;
+    t.journalRef[slot] = undefined;
     try {
       this.ctx.journal.enqueued(this.name, this.ctx.journalView.at(slot), now);
     } catch (err) {
+      t.seq[slot] = old.seq;
+      t.enqueuedAt[slot] = old.enqueuedAt;
       t.extras[slot] = old.extras;
       t.deliveryCount[slot] = old.count;
       t.queueId[slot] = from.id;
+      t.journalRef[slot] = old.ref;
       throw err;
     }
-    this.ctx.journal.removed(from.name, oldId);
-    from.unlink(slot);
+    // The source's tombstone names the message as it was there.
+    const payload = this.ctx.payloads.view(slot);
+    const priority = t.priority[slot];
+    this.ctx.journal.removed(from.name, {
+      id: oldId,
+      seq: old.seq,
+      priority,
+      payload,
+      attributes: old.extras?.attributes ?? NO_ATTRIBUTES,
+      enqueuedAt: old.enqueuedAt,
+      deliveryCount: old.count,
+      journalRef: old.ref,
+    });
+    from.unlink(slot, old.extras?.clientId);
     this.link(slot, clientId);
     this.totals.enqueued++;
     this.admit(slot, now, now);
@@ -401,7 +463,7 @@ export class Queue {
     for (let s = this.liveHead; s !== NONE; ) {
       const next = t.liveNext[s];
       if (t.state[s] !== SlotState.InFlight) {
-        this.ctx.journal.removed(this.name, this.ctx.idOf(s));
+        this.ctx.journal.removed(this.name, this.ctx.journalView.at(s));
         this.ctx.wheel.cancel(s);
         this.forget(s);
         purged++;
@@ -444,10 +506,39 @@ export class Queue {
     return this.heap.firstInOrder(limit).map((s) => this.ctx.journalView.at(s).snapshot());
   }
 
-  /** Restores a message from storage into `slot` (columns and payload already set). */
-  restore(slot: number, clientId: string | undefined, readyAt: number, now: number): void {
+  /**
+   * Restores a message from storage into `slot` (columns and payload already set). One that
+   * was in flight when the server stopped has lost its lease: it comes back in flight with
+   * the lease already over, so the next tick expires it like any lease (back in line keeping
+   * its delivery count, or to the dead-letter queue when out of deliveries).
+   */
+  restore(slot: number, clientId: string | undefined, readyAt: number, leaseLost: boolean, now: number): void {
     this.link(slot, clientId);
-    this.admit(slot, readyAt, now);
+    if (!leaseLost) {
+      this.admit(slot, readyAt, now);
+      return;
+    }
+    this.ctx.table.state[slot] = SlotState.InFlight;
+    this.ctx.wheel.add(slot, now);
+    this.inFlightCount++;
+  }
+
+  /** The queue's counts and counters now, for the protocol layers to show. */
+  stats(now: number): QueueStats {
+    const t = this.totals;
+    return {
+      ready: this.heap.size,
+      delayed: this.delayedCount,
+      inFlight: this.inFlightCount,
+      consumers: this.consumers.size,
+      oldestReadyAgeMs: this.oldestReadyAge(now),
+      enqueuedTotal: t.enqueued,
+      deliveredTotal: t.delivered,
+      ackedTotal: t.acked,
+      nackedTotal: t.nacked,
+      expiredTotal: t.expired,
+      deadLetteredTotal: t.deadLettered,
+    };
   }
 
   /** Puts `slot` on the live list (and its client id in the index). */
@@ -462,7 +553,8 @@ export class Queue {
     if (clientId !== undefined) this.clientIds.set(clientId, slot);
   }
 
-  private unlink(slot: number): void {
+  /** Takes `slot` off the live list (and `clientId`, its client id here, off the index). */
+  private unlink(slot: number, clientId = this.ctx.table.extras[slot]?.clientId): void {
     const t = this.ctx.table;
     const prev = t.livePrev[slot];
     const next = t.liveNext[slot];
@@ -471,7 +563,6 @@ export class Queue {
     if (next !== NONE) t.livePrev[next] = prev;
     else this.liveTail = prev;
     this.liveCount--;
-    const clientId = t.extras[slot]?.clientId;
     if (clientId !== undefined) this.clientIds.delete(clientId);
   }
 

@@ -50,6 +50,7 @@ export function toWireMessage(m: DeliveredMessage): WireMessage {
 
 export function toWireQueue(q: Queue, now: number): WireQueue {
   const s = q.settings;
+  const { oldestReadyAgeMs, ...stats } = q.stats(now);
   return {
     name: q.name,
     config: {
@@ -58,19 +59,7 @@ export function toWireQueue(q: Queue, now: number): WireQueue {
       deadLetterQueue: s.deadLetterQueue,
       maxDepth: s.maxDepth,
     },
-    stats: {
-      ready: q.readyCount,
-      delayed: q.delayedCount,
-      inFlight: q.inFlightCount,
-      oldestReadyAge: toDuration(q.oldestReadyAge(now)),
-      enqueuedTotal: q.totals.enqueued,
-      deliveredTotal: q.totals.delivered,
-      ackedTotal: q.totals.acked,
-      nackedTotal: q.totals.nacked,
-      expiredTotal: q.totals.expired,
-      deadLetteredTotal: q.totals.deadLettered,
-      consumers: q.consumers.size,
-    },
+    stats: { ...stats, oldestReadyAge: toDuration(oldestReadyAgeMs) },
     createdAt: toTimestamp(q.createdAt),
   };
 }

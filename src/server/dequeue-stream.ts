@@ -13,7 +13,7 @@ import type { DequeueRequest, DequeueResponse, Message as WireMessage } from '..
 import type { Broker } from '../engine/broker';
 import type { Consumer, ConsumerOptions, DeliverySink } from '../engine/consumer';
 import type { DeliveredMessage } from '../engine/message';
-import { CoraError } from '../errors';
+import { errors, type CoraError } from '../errors';
 import type { Logger } from '../logger';
 import { toWireMessage } from './convert';
 import { toStatus } from './grpc-status';
@@ -75,7 +75,7 @@ export class DequeueStream implements DeliverySink {
   /** Server shutdown: ends the stream with UNAVAILABLE. */
   shutdown(): void {
     if (this.consumer !== null) this.broker.unsubscribe(this.consumer);
-    this.finish(new CoraError('SHUTTING_DOWN', 'the server is shutting down; reconnect to another instance or retry'));
+    this.finish(errors.shuttingDown());
   }
 
   private readonly flush = (): void => {

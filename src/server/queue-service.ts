@@ -117,8 +117,8 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
         const req = call.request;
         const queue = v.queueName(req.queue);
         const visibility = durationMs(req.visibilityTimeout, 'visibility_timeout');
-        const waitMs = durationMs(req.waitTime, 'wait_time');
-        if (waitMs !== null && waitMs > 12 * 3600 * 1000) throw errors.invalid('wait_time is longer than 12 h');
+        const wait = durationMs(req.waitTime, 'wait_time');
+        const waitMs = wait === null ? null : v.waitMs(wait);
         const q = broker.queue(queue);
         deps.streams.add(stream);
         stream.start(queue, {

@@ -1,34 +1,119 @@
 /**
  * Server reflection (grpc.reflection.v1 and v1alpha, for grpcurl and dynamic clients) and
- * grpc.health.v1 health checking. Reflection is built from the .proto files in proto/, the
- * same source the stubs are generated from.
+ * grpc.health.v1 health checking.
+ *
+ * Reflection serves generated/descriptor-set.binpb, which `make generate` builds from proto/
+ * (with its imports and comments) and the health and reflection protos: the services it
+ * lists are exactly the ones this server registers. Each answer carries the file asked for
+ * and those of its imports not yet sent on the stream (as grpc-go does). An unknown file,
+ * symbol or extension is an error_response with NOT_FOUND, and the stream goes on.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Server } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { create, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { status, type Server, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { DescriptorIndex, type DescriptorFile } from './descriptor-index';
 
 export const SERVICE_NAME = 'coramq.v1.QueueService';
-const CONTRACT = join('coramq', 'v1', 'queue.proto');
+const DESCRIPTOR_SET = join('generated', 'descriptor-set.binpb');
+const REFLECTION_VERSIONS = ['v1', 'v1alpha'] as const;
 
-/** The proto/ directory: found by walking up from this file (src/ or dist/src/). */
-export function protoDir(): string {
+/** generated/descriptor-set.binpb, found by walking up from this file (src/ or dist/src/). */
+export function descriptorSetPath(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'proto', CONTRACT))) return join(dir, 'proto');
-    if (dirname(dir) === dir) throw new Error(`cannot find proto/${CONTRACT} above ${__dirname}`);
+    if (existsSync(join(dir, DESCRIPTOR_SET))) return join(dir, DESCRIPTOR_SET);
+    if (dirname(dir) === dir) throw new Error(`cannot find ${DESCRIPTOR_SET} above ${__dirname}: run 'make generate'`);
   }
 }
 
-const REFLECTION_PROTOS = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
+let loaded: DescriptorIndex | null = null;
+
+/** The descriptor index of generated/descriptor-set.binpb, read once per process. */
+export function descriptorIndex(): DescriptorIndex {
+  loaded ??= DescriptorIndex.fromBinary(readFileSync(descriptorSetPath()));
+  return loaded;
+}
+
+/** A ServerReflectionRequest as protobuf-es decodes it (v1 and v1alpha have the same shape). */
+interface ReflectionRequest {
+  host: string;
+  messageRequest:
+    | { case: 'fileByFilename' | 'fileContainingSymbol' | 'allExtensionNumbersOfType' | 'listServices'; value: string }
+    | { case: 'fileContainingExtension'; value: { containingType: string; extensionNumber: number } }
+    | { case: undefined; value?: undefined };
+}
+
+type ReflectionAnswer =
+  | { case: 'fileDescriptorResponse'; value: { fileDescriptorProto: Uint8Array[] } }
+  | { case: 'allExtensionNumbersResponse'; value: { baseTypeName: string; extensionNumber: number[] } }
+  | { case: 'listServicesResponse'; value: { service: { name: string }[] } }
+  | { case: 'errorResponse'; value: { errorCode: number; errorMessage: string } };
+
+const notFound = (what: string): ReflectionAnswer => ({ case: 'errorResponse', value: { errorCode: status.NOT_FOUND, errorMessage: `${what} not found` } });
+
+function answer(index: DescriptorIndex, request: ReflectionRequest, sent: Set<string>): ReflectionAnswer {
+  const files = (file: DescriptorFile | undefined, what: string): ReflectionAnswer =>
+    file === undefined
+      ? notFound(what)
+      : { case: 'fileDescriptorResponse', value: { fileDescriptorProto: index.withDependencies(file, sent).map((f) => f.bytes) } };
+  const r = request.messageRequest;
+  switch (r.case) {
+    case 'listServices':
+      return { case: 'listServicesResponse', value: { service: index.services.map((name) => ({ name })) } };
+    case 'fileByFilename':
+      return files(index.file(r.value), `file '${r.value}'`);
+    case 'fileContainingSymbol':
+      return files(index.fileContainingSymbol(r.value), `symbol '${r.value}'`);
+    case 'fileContainingExtension': {
+      const { containingType, extensionNumber } = r.value;
+      return files(index.fileContainingExtension(containingType, extensionNumber), `extension ${extensionNumber} of '${containingType}'`);
+    }
+    case 'allExtensionNumbersOfType': {
+      const numbers = index.extensionNumbers(r.value);
+      if (numbers === undefined) return notFound(`message type '${r.value}'`);
+      return { case: 'allExtensionNumbersResponse', value: { baseTypeName: r.value.replace(/^\./, ''), extensionNumber: numbers } };
+    }
+    default:
+      return { case: 'errorResponse', value: { errorCode: status.INVALID_ARGUMENT, errorMessage: 'the request asks nothing: set one of its message_request fields' } };
+  }
+}
+
+/** grpc.reflection.<version>.ServerReflection, its messages encoded with the set's own descriptors. */
+function reflectionService(index: DescriptorIndex, version: (typeof REFLECTION_VERSIONS)[number]) {
+  const message = (name: string): DescMessage => {
+    const desc = index.registry.getMessage(`grpc.reflection.${version}.${name}`);
+    if (desc === undefined) throw new Error(`${DESCRIPTOR_SET} lacks grpc.reflection.${version}.${name}: run 'make generate'`);
+    return desc;
+  };
+  const [req, res] = [message('ServerReflectionRequest'), message('ServerReflectionResponse')];
+  const definition: ServiceDefinition = {
+    ServerReflectionInfo: {
+      path: `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (m: Message) => Buffer.from(toBinary(req, m)),
+      requestDeserialize: (b: Buffer) => fromBinary(req, b),
+      responseSerialize: (m: Message) => Buffer.from(toBinary(res, m)),
+      responseDeserialize: (b: Buffer) => fromBinary(res, b),
+    },
+  };
+  const ServerReflectionInfo = (call: ServerDuplexStream<ReflectionRequest, unknown>): void => {
+    const sent = new Set<string>();
+    call.on('data', (request: ReflectionRequest) => {
+      const response = { validHost: request.host, originalRequest: request, messageResponse: answer(index, request, sent) };
+      call.write(create(res, response as never));
+    });
+    call.on('end', () => call.end());
+  };
+  return { definition, implementation: { ServerReflectionInfo } };
+}
 
 export function addReflection(server: Server): void {
-  const definition = loadSync(
-    [CONTRACT, healthProtoPath, 'grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'],
-    { includeDirs: [protoDir(), dirname(healthProtoPath), REFLECTION_PROTOS], keepCase: true },
-  );
-  new ReflectionService(definition).addToServer(server);
+  for (const version of REFLECTION_VERSIONS) {
+    const { definition, implementation } = reflectionService(descriptorIndex(), version);
+    server.addService(definition, implementation);
+  }
 }
 
 export function addHealth(server: Server): HealthImplementation {

@@ -1,8 +1,9 @@
 /**
- * Assembles a CoraMQ server: storage, broker, tick driver and the gRPC services, and takes
- * it down again. `startServer` resolves once the server listens; `close()` shuts down
- * gracefully: no new calls, open Dequeue streams end with UNAVAILABLE, running calls get
- * the grace period, storage is flushed and closed.
+ * Assembles a CoraMQ server: storage, broker, tick driver and the gRPC services (and the
+ * HTTP JSON API with --http-port), and takes it down again. `startServer` resolves once the
+ * server listens; `close()` shuts down gracefully: no new calls, open Dequeue streams and
+ * HTTP long-polls end with UNAVAILABLE (503), running calls get the grace period, storage is
+ * flushed and closed.
  */
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
@@ -10,9 +11,11 @@ import { QueueServiceService } from '../../generated/coramq/v1/queue';
 import { systemClock, type Clock } from '../clock';
 import type { ServerConfig } from '../config';
 import { Broker } from '../engine/broker';
+import { startHttpApi, type HttpApi } from '../http/http-api';
 import { createLogger, type Logger } from '../logger';
 import type { Storage } from '../storage/journal';
 import { MemoryStorage } from '../storage/memory-storage';
+import { WalStorage } from '../storage/wal/wal-storage';
 import { bearerAuth } from './auth';
 import type { DequeueStream } from './dequeue-stream';
 import { queueService } from './queue-service';
@@ -33,13 +36,17 @@ export interface RunningServer {
   readonly broker: Broker;
   readonly storage: Storage;
   readonly log: Logger;
+  /** The HTTP JSON API; null when --http-port is not set. */
+  readonly http: { readonly port: number; readonly url: string } | null;
   close(): Promise<void>;
 }
 
-export function openStorage(config: ServerConfig): Storage {
+export function openStorage(config: ServerConfig, log?: Logger): Storage {
   switch (config.storage) {
     case 'memory':
       return new MemoryStorage();
+    case 'wal':
+      return new WalStorage({ ...config.wal, dir: config.dataDir, log: (log ?? createLogger(config.logLevel)).child({ component: 'wal' }) });
     default:
       throw new Error(`storage '${config.storage}' is not available`);
   }
@@ -48,7 +55,7 @@ export function openStorage(config: ServerConfig): Storage {
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger ?? createLogger(config.logLevel);
-  const storage = deps.storage ?? openStorage(config);
+  const storage = deps.storage ?? openStorage(config, log);
   let driver: TickDriver | null = null;
   const broker = new Broker({
     clock,
@@ -59,7 +66,6 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   driver = new TickDriver(clock, () => broker.tick());
   await storage.open(broker);
-  broker.finishRestore();
   const next = broker.tick();
   if (next !== null) driver.wake(next);
 
@@ -82,10 +88,24 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const address = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const durable = storage.kind === 'wal' ? { dataDir: config.dataDir, fsync: config.wal.fsync } : {};
   log.info(
-    { address, storage: storage.kind, tls: config.tlsCert !== null, auth: config.authToken !== null },
+    { address, storage: storage.kind, ...durable, tls: config.tlsCert !== null, auth: config.authToken !== null },
     storage.kind === 'memory' ? 'CoraMQ listening (in-memory storage: nothing survives a restart)' : 'CoraMQ listening',
   );
+
+  // The HTTP JSON API (src/http/), on the same broker and storage, when --http-port is set.
+  let http: HttpApi | null = null;
+  if (config.httpPort !== null) {
+    try {
+      http = await startHttpApi({ config, broker, storage, log });
+    } catch (err) {
+      server.forceShutdown();
+      driver.stop();
+      await storage.close();
+      throw err;
+    }
+  }
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -95,6 +115,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       health.setStatus(SERVICE_NAME, 'NOT_SERVING');
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       for (const s of [...streams]) s.shutdown();
+      const httpClosed = http?.close(config.shutdownGraceMs);
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), config.shutdownGraceMs);
@@ -104,6 +125,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         server.forceShutdown();
       }
       clearTimeout(timer);
+      await httpClosed;
       driver?.stop();
       await storage.close();
       log.info('stopped');
@@ -111,5 +133,5 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     return closing;
   };
 
-  return { port, address, broker, storage, log, close };
+  return { port, address, broker, storage, log, http: http && { port: http.port, url: http.url }, close };
 }

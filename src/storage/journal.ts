@@ -4,10 +4,11 @@
  * start, replays what it holds into the engine. The engine knows nothing about files.
  *
  * Contract for journal calls: they are synchronous and buffer their record. A call that
- * can refuse (`enqueued`, when the disk is full) throws a CoraError before the engine
- * changes anything. Records of one turn of the event loop are made durable together
- * (group commit); `Storage.commit()` resolves once everything journaled so far is durable,
- * and the server replies to a request only then.
+ * can refuse (`enqueued` and `queueCreated`, when the disk is full) throws a CoraError
+ * before the engine changes anything; the others never refuse. Records of one turn of the
+ * event loop are made durable together (group commit); `Storage.commit()` resolves once
+ * everything journaled so far is durable (as the storage's fsync policy defines it), and
+ * the server replies to a request only then.
  *
  * Deliberately outside the journal: lease expiry, visibility extensions and delayed
  * messages coming due (replay derives them from time), and statistics counters.
@@ -15,17 +16,26 @@
 import type { MessageView } from '../engine/message';
 import type { QueueSettings } from '../engine/queue';
 
+/**
+ * A message as the journal sees it: the engine's view of it, plus one slot where storage
+ * keeps its own handle for the message (set at `enqueued` or restore, opaque to the engine),
+ * so later calls about the message need no lookup by id.
+ */
+export interface JournaledMessage extends MessageView {
+  journalRef: unknown;
+}
+
 export interface Journal {
   queueCreated(name: string, settings: QueueSettings, createdAt: number): void;
   queueDeleted(name: string): void;
   /** A full record: the message is now live in `queue`, ready at `readyAt`. */
-  enqueued(queue: string, message: MessageView, readyAt: number): void;
-  /** The message was delivered: its delivery count is now `deliveryCount`. */
-  delivered(queue: string, id: string, deliveryCount: number): void;
+  enqueued(queue: string, message: JournaledMessage, readyAt: number): void;
+  /** The message was delivered: its delivery count is now `message.deliveryCount`. */
+  delivered(queue: string, message: JournaledMessage): void;
   /** The message was given back (Nack) and is ready again at `readyAt`. */
-  requeued(queue: string, id: string, readyAt: number): void;
+  requeued(queue: string, message: JournaledMessage, readyAt: number): void;
   /** The message left the queue for good: acked, purged, or dead-lettered. */
-  removed(queue: string, id: string): void;
+  removed(queue: string, message: JournaledMessage): void;
 }
 
 /** A message as storage hands it back at start. */
@@ -38,11 +48,20 @@ export interface RestoredMessage {
   enqueuedAt: number;
   deliveryCount: number;
   readyAt: number;
+  /**
+   * It was in flight when the server stopped. Its lease is lost and counts as expired: the
+   * broker's next tick puts it back in line (keeping its delivery count) or, when it is out
+   * of deliveries, moves it to the dead-letter queue, as for any expired lease.
+   */
+  leaseLost: boolean;
+  /** Storage's handle for the message (JournaledMessage.journalRef). */
+  journalRef: unknown;
 }
 
 /** What storage replays into at start: the broker implements it. */
 export interface RestoreTarget {
   restoreQueue(name: string, settings: QueueSettings, createdAt: number): void;
+  /** The broker copies what it keeps: storage may refill one object for every call. */
   restoreMessage(queue: string, message: RestoredMessage): void;
 }
 

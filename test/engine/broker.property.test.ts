@@ -5,7 +5,6 @@
  */
 import fc from 'fast-check';
 import { CoraError } from '../../src/errors';
-import { SlotState } from '../../src/engine/message-table';
 import { engine, RecordingSink } from '../support/engine';
 
 const opArb = fc.oneof(
@@ -112,8 +111,8 @@ test('delivery invariants hold under any sequence of operations', () => {
         // Counts add up, and each live consumer respects its in-flight cap.
         expect(q.readyCount + q.delayedCount + q.inFlightCount).toBe(q.depth);
         for (const s of sinks) expect(s.consumer.inFlight).toBeLessThanOrEqual(s.consumer.maxInFlight);
-        for (const m of q.entries()) {
-          if (m.state === SlotState.InFlight) expect(current.get(m.id)?.receipt).toBe(m.receipt);
+        for (const m of q.messages()) {
+          if (m.state === 'in-flight') expect(current.get(m.id)?.receipt).toBe(m.receipt);
         }
       }
       // Nothing lost, nothing invented: every enqueue of an id ended in an ack or a dead
@@ -123,7 +122,7 @@ test('delivery invariants hold under any sequence of operations', () => {
       for (const [id, n] of enqueues) {
         expect(n).toBe((acks.get(id) ?? 0) + (dead.get(id) ?? 0) + (q.find(id) >= 0 ? 1 : 0));
       }
-      for (const { id } of q.entries()) expect(enqueues.has(id)).toBe(true);
+      for (const { id } of q.messages()) expect(enqueues.has(id)).toBe(true);
       expect(q.totals.enqueued).toBe([...enqueues.values()].reduce((a, b) => a + b, 0));
     }),
     { numRuns: 300 },

@@ -1,5 +1,6 @@
 import { CoraError } from '../../src/errors';
 import { DLQ_ATTRIBUTE } from '../../src/engine/queue';
+import type { RestoredMessage } from '../../src/storage/journal';
 import { engine } from '../support/engine';
 
 const codeOf = (fn: () => unknown): string => {
@@ -354,54 +355,131 @@ describe('queues and limits', () => {
   });
 });
 
-describe('restore', () => {
-  test('restored messages keep their ids (server ids name their old slot), order and counts; out-of-delivery ones are dead-lettered', () => {
+describe('restore (what storage replays at start)', () => {
+  const restored = (id: string, seq: number, extra: Partial<RestoredMessage> = {}): RestoredMessage => ({
+    id,
+    seq,
+    priority: 0,
+    payload: Buffer.from(id),
+    attributes: {},
+    enqueuedAt: 1,
+    deliveryCount: 0,
+    readyAt: 0,
+    leaseLost: false,
+    journalRef: null,
+    ...extra,
+  });
+  const settings = { visibilityTimeoutMs: 1000, maxDeliveries: 0, deadLetterQueue: '', maxDepth: 100 };
+
+  test('ready and delayed messages come back in their places; new messages get later sequence numbers', () => {
+    const { broker, clock, consume, advance } = engine();
+    broker.restoreQueue('q', settings, 5);
+    broker.restoreMessage('q', restored('late', 7, { readyAt: clock.now() + 500 }));
+    broker.restoreMessage('q', restored('b', 4));
+    broker.restoreMessage('q', restored('a', 3, { priority: 1 }));
+    broker.enqueue('q', { id: 'c', payload: Buffer.from('c'), priority: 0, delayMs: 0, attributes: {} });
+    const { sink } = consume('q');
+    expect(sink.ids).toEqual(['a', 'b', 'c']);
+    advance(499);
+    expect(sink.ids).toHaveLength(3);
+    advance(1);
+    expect(sink.ids).toEqual(['a', 'b', 'c', 'late']);
+    expect(broker.queue('q').find('c')).toBeGreaterThanOrEqual(0);
+    expect(broker.table.seq[broker.queue('q').find('c')]).toBe(8);
+  });
+
+  test('a message whose lease was lost comes back ready at the next tick, keeping its delivery count and place', () => {
+    const { broker, consume } = engine();
+    broker.restoreQueue('q', settings, 5);
+    broker.restoreMessage('q', restored('first', 1, { deliveryCount: 2, leaseLost: true }));
+    broker.restoreMessage('q', restored('second', 2));
+    expect(broker.queue('q').inFlightCount).toBe(1);
+    broker.tick();
+    const { sink } = consume('q');
+    expect(sink.got.map((d) => [d.id, d.deliveryCount])).toEqual([
+      ['first', 3],
+      ['second', 1],
+    ]);
+    expect(broker.queue('q').totals.expired).toBe(1);
+  });
+
+  test('a lost lease on the last allowed delivery dead-letters the message (lease-expired), or drops it without a dead-letter queue', () => {
+    const { broker, consume, deadLetters } = engine();
+    broker.restoreQueue('dlq', settings, 5);
+    broker.restoreQueue('q', { ...settings, maxDeliveries: 3, deadLetterQueue: 'dlq' }, 5);
+    broker.restoreQueue('nodlq', { ...settings, maxDeliveries: 1 }, 5);
+    broker.restoreMessage('q', restored('poison', 1, { deliveryCount: 3, leaseLost: true }));
+    broker.restoreMessage('q', restored('fine', 2, { deliveryCount: 2, leaseLost: true }));
+    broker.restoreMessage('nodlq', restored('gone', 3, { deliveryCount: 1, leaseLost: true }));
+    broker.tick();
+    expect(deadLetters.map((e) => [e.id, e.to, e.reason]).sort()).toEqual([
+      ['gone', null, 'lease-expired'],
+      ['poison', 'dlq', 'lease-expired'],
+    ]);
+    expect(consume('dlq').sink.got.map((d) => [d.id, d.attributes[DLQ_ATTRIBUTE.deliveryCount]])).toEqual([['poison', '3']]);
+    expect(consume('q').sink.got.map((d) => [d.id, d.deliveryCount])).toEqual([['fine', 3]]);
+    expect(broker.queue('nodlq').depth).toBe(0);
+  });
+});
+
+describe('restore: server ids and slots', () => {
+  test('restored messages keep their ids (a server id keeps the slot it names when free), and new ids never collide', () => {
     const first = engine();
-    first.broker.createQueue('dlq');
-    first.broker.createQueue('q', { maxDeliveries: 2, deadLetterQueue: 'dlq' });
+    first.broker.createQueue('q');
     const a = first.put('q', { priority: 1 }).id;
-    const b = first.put('q', { id: 'client-b', priority: 1, attributes: { k: 'v' } }).id;
+    first.put('q', { id: 'client-b', priority: 1, attributes: { k: 'v' } });
     const c = first.put('q', { priority: 5, delayMs: 60_000 }).id;
-    const d = first.put('q', { priority: 0 }).id;
-    const q = first.broker.queue('q');
-    const saved = [...q.entries()].map((e) => ({ ...e }));
-    expect(saved.map((e) => e.id)).toEqual([a, 'client-b', c, d]);
+    const settings = first.broker.queue('q').settings;
+    const enqueuedAt = first.clock.now();
 
     const second = engine();
-    const settings = (n: string) => first.broker.queue(n).settings;
-    second.broker.restoreQueue('dlq', settings('dlq'), 0);
-    second.broker.restoreQueue('q', settings('q'), 0);
+    second.broker.restoreQueue('q', settings, 0);
     const now = second.clock.now();
-    const enqueuedAt = first.clock.now();
-    const rec = (id: string, seq: number, priority: number, deliveryCount: number, readyAt = now, attributes: Record<string, string> = {}) =>
-      ({ id, seq, priority, payload: Buffer.from(id), attributes, enqueuedAt, deliveryCount, readyAt });
-    // Out of enqueue order on purpose: storage replays in log order, not seq order.
-    second.broker.restoreMessage('q', rec(d, 4, 0, 2)); // in flight at the crash, out of deliveries
-    second.broker.restoreMessage('q', rec(c, 3, 5, 0, now + 60_000));
-    second.broker.restoreMessage('q', rec('client-b', 2, 1, 1, now, { k: 'v' }));
-    second.broker.restoreMessage('q', rec(a, 1, 1, 0));
-    second.broker.finishRestore();
-
+    const out: RestoredMessage = { id: '', seq: 0, priority: 0, payload: Buffer.alloc(0), attributes: {}, enqueuedAt, deliveryCount: 0, readyAt: now, leaseLost: false, journalRef: null };
+    // One object refilled for every call, as the WAL does: the broker must copy.
+    const give = (id: string, seq: number, priority: number, extra: Partial<RestoredMessage> = {}): void => {
+      Object.assign(out, { id, seq, priority, payload: Buffer.from(id), attributes: {}, enqueuedAt, readyAt: now, ...extra });
+      second.broker.restoreMessage('q', out);
+    };
+    give(c, 3, 5, { readyAt: now + 60_000 });
+    give('client-b', 2, 1, { attributes: { k: 'v' }, deliveryCount: 1 });
+    give(a, 1, 1);
     const got = second.consume('q').sink.got;
-    expect(got.map((g) => g.id)).toEqual([a, 'client-b']);
+    expect(got.map((g) => [g.id, g.payload])).toEqual([
+      [a, a],
+      ['client-b', 'client-b'],
+    ]);
     expect(got[1]).toMatchObject({ attributes: { k: 'v' }, deliveryCount: 2 });
+    expect(second.broker.table.size).toBe(3);
     second.broker.ack('q', a, got[0].receipt);
     second.broker.ack('q', 'client-b', got[1].receipt);
     second.advance(60_000);
     expect(got.map((g) => g.id)).toEqual([a, 'client-b', c]);
-    const dead = second.consume('dlq').sink.got;
-    expect(dead.map((g) => g.id)).toEqual([d]);
-    expect(dead[0].attributes['coramq.dead-letter.reason']).toBe('lease-expired');
-    // A server-form id that does not match its record (another enqueue time) is kept as given.
-    const third = engine();
-    third.broker.restoreQueue('q', settings('q'), 0);
-    third.broker.restoreMessage('q', rec(a, 1, 1, 0));
-    third.broker.restoreMessage('q', { ...rec(c, 3, 5, 0), enqueuedAt: enqueuedAt - 5000 });
-    third.broker.finishRestore();
-    expect(third.consume('q').sink.got.map((g) => g.id)).toEqual([c, a]);
-    // New messages get fresh slots and ids that do not collide with the restored ones.
+    // Fresh messages get fresh ids; a restored id is still found (a duplicate) until acked.
     const fresh = second.put('q').id;
-    expect([a, c, d]).not.toContain(fresh);
+    expect([a, c]).not.toContain(fresh);
     expect(second.put('q', { id: c })).toEqual({ id: c, duplicate: true });
+    second.broker.ack('q', c, got[2].receipt);
+    expect(second.put('q', { id: a })).toEqual({ id: a, duplicate: false });
+  });
+
+  test('a server-form id whose slot is taken, or that does not match its record, is kept as given', () => {
+    const first = engine();
+    first.broker.createQueue('q');
+    const a = first.put('q').id;
+    const b = first.put('q').id;
+    const settings = first.broker.queue('q').settings;
+    const second = engine();
+    second.broker.restoreQueue('q', settings, 0);
+    second.broker.createQueue('other');
+    const taken = second.put('other').id; // takes slot 0, the slot a names
+    const base = { priority: 0, payload: Buffer.from('x'), attributes: {}, deliveryCount: 0, readyAt: 0, leaseLost: false, journalRef: null, enqueuedAt: first.clock.now() };
+    second.broker.restoreMessage('q', { ...base, id: a, seq: 1 });
+    second.broker.restoreMessage('q', { ...base, id: b, seq: 7 }); // not the seq its id names
+    const got = second.consume('q').sink.got;
+    expect(got.map((g) => g.id)).toEqual([a, b]);
+    for (const g of got) second.broker.ack('q', g.id, g.receipt);
+    expect(second.broker.queue('q').depth).toBe(0);
+    expect(second.broker.queue('other').message(taken)?.state).toBe('ready');
   });
 });

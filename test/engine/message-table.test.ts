@@ -16,14 +16,18 @@ test('slots are reused last-freed-first and columns grow, telling listeners', ()
   expect(table.size).toBe(3);
 });
 
-test('claim takes given slots (restore); rebuildFreeList hands out the others, lowest first', () => {
+test('claim takes a given free slot in O(1) (restore), growing the table; alloc never hands it out', () => {
   const table = new MessageTable(4);
   expect(table.claim(9)).toBe(true);
   expect(table.claim(2)).toBe(true);
   expect(table.claim(2)).toBe(false);
-  table.rebuildFreeList();
   table.state[9] = table.state[2] = SlotState.Ready;
-  const got = Array.from({ length: 5 }, () => table.alloc());
-  expect(got).toEqual([0, 1, 3, 4, 5]);
-  expect(table.size).toBe(7);
+  const got = Array.from({ length: 14 }, () => table.alloc());
+  expect(got).not.toContain(2);
+  expect(got).not.toContain(9);
+  expect(new Set(got).size).toBe(14);
+  expect(table.size).toBe(16);
+  table.release(got[0]);
+  expect(table.claim(got[0])).toBe(true);
+  expect(table.claim(got[1])).toBe(false);
 });

@@ -144,3 +144,13 @@ test('the error trailer names the catalogue code for every failure kind', async 
   expect(errorCode(err)).toBe('INVALID_QUEUE_NAME');
   expect(err.details).toBe("queue name 'bad name!' is invalid: use 1-80 characters of A-Z, a-z, 0-9, '_' and '-'");
 });
+
+test('a receipt that was never issued is STALE_RECEIPT, and the message says it may never have been issued', async () => {
+  await createQueue(t, 'q');
+  await enqueue(t, 'q', { id: 'm' });
+  await dequeue(t, 'q', { maxMessages: 1 }).take(1);
+  const err = await rejection(t.call('ack', { queue: 'q', id: 'm', receipt: 'made-up' }));
+  expect(err.code).toBe(status.FAILED_PRECONDITION);
+  expect(errorCode(err)).toBe('STALE_RECEIPT');
+  expect(err.details).toMatch(/or the receipt was never issued/);
+});

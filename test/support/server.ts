@@ -8,7 +8,7 @@ import pino from 'pino';
 import { QueueServiceClient, QueueServiceService } from '../../generated/coramq/v1/queue';
 import { defaultConfig, type ServerConfig } from '../../src/config';
 import { startServer, type RunningServer } from '../../src/server/server';
-import type { Clock } from '../../src/clock';
+import type { Storage } from '../../src/storage/journal';
 import { ManualClock } from './manual-clock';
 
 export interface TestServer {
@@ -27,16 +27,19 @@ export type RequestOf<K extends keyof Service> = Parameters<Service[K]['requestS
 export type ResponseOf<K extends keyof Service> = ReturnType<Service[K]['responseDeserialize']>;
 
 export async function startTestServer(
-  options: { config?: (c: ServerConfig) => void; clock?: Clock | 'system' } = {},
+  options: { config?: (c: ServerConfig) => void; clock?: ManualClock | 'system'; storage?: Storage } = {},
 ): Promise<TestServer> {
   const config = defaultConfig();
   config.port = 0;
   config.shutdownGraceMs = 2000;
+  // Integration tests run in memory unless they ask for storage (WAL tests pass a temp --data-dir).
+  config.storage = 'memory';
   options.config?.(config);
-  const clock = new ManualClock();
+  const clock = options.clock instanceof ManualClock ? options.clock : new ManualClock();
   const server = await startServer(config, {
-    clock: options.clock === 'system' ? undefined : (options.clock ?? clock),
+    clock: options.clock === 'system' ? undefined : clock,
     logger: pino({ level: 'silent' }),
+    storage: options.storage,
   });
   const clients: QueueServiceClient[] = [];
   const newClient = (): QueueServiceClient => {

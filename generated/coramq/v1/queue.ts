@@ -4083,13 +4083,18 @@ export const ExtendVisibilityResponse: MessageFns<ExtendVisibilityResponse> = {
  *
  * Delivery is at-least-once: a message delivered by Dequeue is leased to the receiver
  * until its visibility timeout passes; if it is not acked by then, it is delivered again.
+ *
+ * Besides the errors each RPC lists, every call fails with UNAUTHENTICATED when the server
+ * requires a token (`authorization: Bearer <token>`) and the call sent none or a wrong one,
+ * and with UNAVAILABLE while the server shuts down.
  */
 export type QueueServiceService = typeof QueueServiceService;
 export const QueueServiceService = {
   /**
    * CreateQueue creates a queue.
-   * Errors: INVALID_ARGUMENT (bad name or config), ALREADY_EXISTS (the name is taken),
-   * NOT_FOUND (the dead-letter queue does not exist), RESOURCE_EXHAUSTED (too many queues).
+   * Errors: INVALID_ARGUMENT (bad name or config, or a dead-letter queue that is the queue
+   * itself), ALREADY_EXISTS (the name is taken), NOT_FOUND (the dead-letter queue does not
+   * exist), RESOURCE_EXHAUSTED (the server holds its most queues, default 10,000).
    */
   createQueue: {
     path: "/coramq.v1.QueueService/CreateQueue" as const,
@@ -4115,7 +4120,7 @@ export const QueueServiceService = {
   },
   /**
    * ListQueues returns the queues in name order, a page at a time.
-   * Errors: INVALID_ARGUMENT (page_size over 1000, or a page_token this server did not issue).
+   * Errors: INVALID_ARGUMENT (page_size over 1000, or a malformed page_token).
    */
   listQueues: {
     path: "/coramq.v1.QueueService/ListQueues" as const,
@@ -4129,8 +4134,8 @@ export const QueueServiceService = {
   /**
    * DeleteQueue deletes a queue and every message in it (ready, delayed and in flight).
    * Open Dequeue streams on it end with NOT_FOUND.
-   * Errors: NOT_FOUND (no such queue), FAILED_PRECONDITION (another queue uses it as its
-   * dead-letter queue).
+   * Errors: INVALID_ARGUMENT (bad name), NOT_FOUND (no such queue), FAILED_PRECONDITION
+   * (another queue uses it as its dead-letter queue).
    */
   deleteQueue: {
     path: "/coramq.v1.QueueService/DeleteQueue" as const,
@@ -4144,7 +4149,7 @@ export const QueueServiceService = {
   /**
    * PurgeQueue drops every ready and delayed message of a queue; messages in flight stay
    * leased to their receivers. Returns how many messages were dropped.
-   * Errors: NOT_FOUND (no such queue).
+   * Errors: INVALID_ARGUMENT (bad name), NOT_FOUND (no such queue).
    */
   purgeQueue: {
     path: "/coramq.v1.QueueService/PurgeQueue" as const,
@@ -4159,9 +4164,8 @@ export const QueueServiceService = {
    * Enqueue adds one message. A repeat of an id that is still live in the queue (ready,
    * delayed or in flight) is not enqueued twice: it answers the existing id with
    * duplicate = true, so a producer can retry safely.
-   * Errors: INVALID_ARGUMENT (bad id, attributes, delay), NOT_FOUND (no such queue),
-   * RESOURCE_EXHAUSTED (payload over the limit, default 256 KiB; or the queue is at its
-   * max_depth).
+   * Errors: INVALID_ARGUMENT (bad id, attributes or delay; payload over the limit, default
+   * 256 KiB), NOT_FOUND (no such queue), RESOURCE_EXHAUSTED (the queue is at its max_depth).
    */
   enqueue: {
     path: "/coramq.v1.QueueService/Enqueue" as const,
@@ -4174,9 +4178,10 @@ export const QueueServiceService = {
   },
   /**
    * EnqueueBatch adds several messages to one queue, in order. Each entry succeeds or
-   * fails on its own; the results come back in the order of the entries.
-   * Errors for the whole call: INVALID_ARGUMENT (no entries, or more than the batch
-   * limit, default 1000), NOT_FOUND (no such queue).
+   * fails on its own, as an Enqueue would; the results come back in the order of the
+   * entries, a failed one with its EntryError.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit, default 1000), NOT_FOUND (no such queue).
    */
   enqueueBatch: {
     path: "/coramq.v1.QueueService/EnqueueBatch" as const,
@@ -4193,11 +4198,12 @@ export const QueueServiceService = {
    * at most max_in_flight unacknowledged at a time, in priority order (higher first,
    * equal priorities in enqueue order). Each delivered message is leased to this
    * receiver until its visible_at.
-   * The stream ends with OK after max_messages deliveries, or when no message arrived
-   * for wait_time. It ends with UNAVAILABLE when the server shuts down and NOT_FOUND
-   * when the queue is deleted.
-   * Errors: INVALID_ARGUMENT (bad durations or limits), NOT_FOUND (no such queue),
-   * RESOURCE_EXHAUSTED (too many streams on the queue).
+   * The stream ends with OK after max_messages deliveries, when no message arrived for
+   * wait_time, or a moment before the client's deadline (so nothing delivered is lost in
+   * flight). It ends with UNAVAILABLE when the server shuts down and NOT_FOUND when the
+   * queue is deleted. Deliveries stay leased when the stream ends.
+   * Errors: INVALID_ARGUMENT (bad queue name, durations or limits), NOT_FOUND (no such
+   * queue), RESOURCE_EXHAUSTED (the queue has its most streams, default 1000).
    */
   dequeue: {
     path: "/coramq.v1.QueueService/Dequeue" as const,
@@ -4210,10 +4216,10 @@ export const QueueServiceService = {
   },
   /**
    * Ack removes a delivered message for good.
-   * Errors: NOT_FOUND (the message is not in flight: never existed, already acked, or its
-   * lease expired and it waits to be delivered again), FAILED_PRECONDITION (the receipt
-   * is not that of the current delivery: the lease expired and the message was delivered
-   * again).
+   * Errors: INVALID_ARGUMENT (bad queue name, empty id or receipt), NOT_FOUND (no such
+   * queue; or the message is not in flight: never existed, already acked, or its lease
+   * expired and it waits to be delivered again), FAILED_PRECONDITION (the receipt is not
+   * that of the current delivery: the lease expired and the message was delivered again).
    */
   ack: {
     path: "/coramq.v1.QueueService/Ack" as const,
@@ -4225,9 +4231,10 @@ export const QueueServiceService = {
     responseDeserialize: (value: Buffer): AckResponse => AckResponse.decode(value),
   },
   /**
-   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own.
-   * Errors for the whole call: INVALID_ARGUMENT (no entries, or more than the batch
-   * limit), NOT_FOUND (no such queue).
+   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own,
+   * as an Ack would, and the results come back in the order of the entries.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit, default 1000), NOT_FOUND (no such queue).
    */
   ackBatch: {
     path: "/coramq.v1.QueueService/AckBatch" as const,
@@ -4242,7 +4249,7 @@ export const QueueServiceService = {
    * Nack gives a delivered message back: it is ready again after delay, at its original
    * place in line. The delivery counts toward max_deliveries; when that is reached, the
    * message moves to the dead-letter queue instead.
-   * Errors: as Ack, and INVALID_ARGUMENT for a bad delay.
+   * Errors: as Ack, and INVALID_ARGUMENT for a negative delay or one over 7 days.
    */
   nack: {
     path: "/coramq.v1.QueueService/Nack" as const,
@@ -4273,8 +4280,9 @@ export const QueueServiceService = {
 export interface QueueServiceServer extends UntypedServiceImplementation {
   /**
    * CreateQueue creates a queue.
-   * Errors: INVALID_ARGUMENT (bad name or config), ALREADY_EXISTS (the name is taken),
-   * NOT_FOUND (the dead-letter queue does not exist), RESOURCE_EXHAUSTED (too many queues).
+   * Errors: INVALID_ARGUMENT (bad name or config, or a dead-letter queue that is the queue
+   * itself), ALREADY_EXISTS (the name is taken), NOT_FOUND (the dead-letter queue does not
+   * exist), RESOURCE_EXHAUSTED (the server holds its most queues, default 10,000).
    */
   createQueue: handleUnaryCall<CreateQueueRequest, CreateQueueResponse>;
   /**
@@ -4284,36 +4292,36 @@ export interface QueueServiceServer extends UntypedServiceImplementation {
   getQueue: handleUnaryCall<GetQueueRequest, GetQueueResponse>;
   /**
    * ListQueues returns the queues in name order, a page at a time.
-   * Errors: INVALID_ARGUMENT (page_size over 1000, or a page_token this server did not issue).
+   * Errors: INVALID_ARGUMENT (page_size over 1000, or a malformed page_token).
    */
   listQueues: handleUnaryCall<ListQueuesRequest, ListQueuesResponse>;
   /**
    * DeleteQueue deletes a queue and every message in it (ready, delayed and in flight).
    * Open Dequeue streams on it end with NOT_FOUND.
-   * Errors: NOT_FOUND (no such queue), FAILED_PRECONDITION (another queue uses it as its
-   * dead-letter queue).
+   * Errors: INVALID_ARGUMENT (bad name), NOT_FOUND (no such queue), FAILED_PRECONDITION
+   * (another queue uses it as its dead-letter queue).
    */
   deleteQueue: handleUnaryCall<DeleteQueueRequest, DeleteQueueResponse>;
   /**
    * PurgeQueue drops every ready and delayed message of a queue; messages in flight stay
    * leased to their receivers. Returns how many messages were dropped.
-   * Errors: NOT_FOUND (no such queue).
+   * Errors: INVALID_ARGUMENT (bad name), NOT_FOUND (no such queue).
    */
   purgeQueue: handleUnaryCall<PurgeQueueRequest, PurgeQueueResponse>;
   /**
    * Enqueue adds one message. A repeat of an id that is still live in the queue (ready,
    * delayed or in flight) is not enqueued twice: it answers the existing id with
    * duplicate = true, so a producer can retry safely.
-   * Errors: INVALID_ARGUMENT (bad id, attributes, delay), NOT_FOUND (no such queue),
-   * RESOURCE_EXHAUSTED (payload over the limit, default 256 KiB; or the queue is at its
-   * max_depth).
+   * Errors: INVALID_ARGUMENT (bad id, attributes or delay; payload over the limit, default
+   * 256 KiB), NOT_FOUND (no such queue), RESOURCE_EXHAUSTED (the queue is at its max_depth).
    */
   enqueue: handleUnaryCall<EnqueueRequest, EnqueueResponse>;
   /**
    * EnqueueBatch adds several messages to one queue, in order. Each entry succeeds or
-   * fails on its own; the results come back in the order of the entries.
-   * Errors for the whole call: INVALID_ARGUMENT (no entries, or more than the batch
-   * limit, default 1000), NOT_FOUND (no such queue).
+   * fails on its own, as an Enqueue would; the results come back in the order of the
+   * entries, a failed one with its EntryError.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit, default 1000), NOT_FOUND (no such queue).
    */
   enqueueBatch: handleUnaryCall<EnqueueBatchRequest, EnqueueBatchResponse>;
   /**
@@ -4321,32 +4329,34 @@ export interface QueueServiceServer extends UntypedServiceImplementation {
    * at most max_in_flight unacknowledged at a time, in priority order (higher first,
    * equal priorities in enqueue order). Each delivered message is leased to this
    * receiver until its visible_at.
-   * The stream ends with OK after max_messages deliveries, or when no message arrived
-   * for wait_time. It ends with UNAVAILABLE when the server shuts down and NOT_FOUND
-   * when the queue is deleted.
-   * Errors: INVALID_ARGUMENT (bad durations or limits), NOT_FOUND (no such queue),
-   * RESOURCE_EXHAUSTED (too many streams on the queue).
+   * The stream ends with OK after max_messages deliveries, when no message arrived for
+   * wait_time, or a moment before the client's deadline (so nothing delivered is lost in
+   * flight). It ends with UNAVAILABLE when the server shuts down and NOT_FOUND when the
+   * queue is deleted. Deliveries stay leased when the stream ends.
+   * Errors: INVALID_ARGUMENT (bad queue name, durations or limits), NOT_FOUND (no such
+   * queue), RESOURCE_EXHAUSTED (the queue has its most streams, default 1000).
    */
   dequeue: handleServerStreamingCall<DequeueRequest, DequeueResponse>;
   /**
    * Ack removes a delivered message for good.
-   * Errors: NOT_FOUND (the message is not in flight: never existed, already acked, or its
-   * lease expired and it waits to be delivered again), FAILED_PRECONDITION (the receipt
-   * is not that of the current delivery: the lease expired and the message was delivered
-   * again).
+   * Errors: INVALID_ARGUMENT (bad queue name, empty id or receipt), NOT_FOUND (no such
+   * queue; or the message is not in flight: never existed, already acked, or its lease
+   * expired and it waits to be delivered again), FAILED_PRECONDITION (the receipt is not
+   * that of the current delivery: the lease expired and the message was delivered again).
    */
   ack: handleUnaryCall<AckRequest, AckResponse>;
   /**
-   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own.
-   * Errors for the whole call: INVALID_ARGUMENT (no entries, or more than the batch
-   * limit), NOT_FOUND (no such queue).
+   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own,
+   * as an Ack would, and the results come back in the order of the entries.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit, default 1000), NOT_FOUND (no such queue).
    */
   ackBatch: handleUnaryCall<AckBatchRequest, AckBatchResponse>;
   /**
    * Nack gives a delivered message back: it is ready again after delay, at its original
    * place in line. The delivery counts toward max_deliveries; when that is reached, the
    * message moves to the dead-letter queue instead.
-   * Errors: as Ack, and INVALID_ARGUMENT for a bad delay.
+   * Errors: as Ack, and INVALID_ARGUMENT for a negative delay or one over 7 days.
    */
   nack: handleUnaryCall<NackRequest, NackResponse>;
   /**
@@ -4359,8 +4369,9 @@ export interface QueueServiceServer extends UntypedServiceImplementation {
 export interface QueueServiceClient extends Client {
   /**
    * CreateQueue creates a queue.
-   * Errors: INVALID_ARGUMENT (bad name or config), ALREADY_EXISTS (the name is taken),
-   * NOT_FOUND (the dead-letter queue does not exist), RESOURCE_EXHAUSTED (too many queues).
+   * Errors: INVALID_ARGUMENT (bad name or config, or a dead-letter queue that is the queue
+   * itself), ALREADY_EXISTS (the name is taken), NOT_FOUND (the dead-letter queue does not
+   * exist), RESOURCE_EXHAUSTED (the server holds its most queues, default 10,000).
    */
   createQueue(
     request: CreateQueueRequest,
@@ -4398,7 +4409,7 @@ export interface QueueServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * ListQueues returns the queues in name order, a page at a time.
-   * Errors: INVALID_ARGUMENT (page_size over 1000, or a page_token this server did not issue).
+   * Errors: INVALID_ARGUMENT (page_size over 1000, or a malformed page_token).
    */
   listQueues(
     request: ListQueuesRequest,
@@ -4418,8 +4429,8 @@ export interface QueueServiceClient extends Client {
   /**
    * DeleteQueue deletes a queue and every message in it (ready, delayed and in flight).
    * Open Dequeue streams on it end with NOT_FOUND.
-   * Errors: NOT_FOUND (no such queue), FAILED_PRECONDITION (another queue uses it as its
-   * dead-letter queue).
+   * Errors: INVALID_ARGUMENT (bad name), NOT_FOUND (no such queue), FAILED_PRECONDITION
+   * (another queue uses it as its dead-letter queue).
    */
   deleteQueue(
     request: DeleteQueueRequest,
@@ -4439,7 +4450,7 @@ export interface QueueServiceClient extends Client {
   /**
    * PurgeQueue drops every ready and delayed message of a queue; messages in flight stay
    * leased to their receivers. Returns how many messages were dropped.
-   * Errors: NOT_FOUND (no such queue).
+   * Errors: INVALID_ARGUMENT (bad name), NOT_FOUND (no such queue).
    */
   purgeQueue(
     request: PurgeQueueRequest,
@@ -4460,9 +4471,8 @@ export interface QueueServiceClient extends Client {
    * Enqueue adds one message. A repeat of an id that is still live in the queue (ready,
    * delayed or in flight) is not enqueued twice: it answers the existing id with
    * duplicate = true, so a producer can retry safely.
-   * Errors: INVALID_ARGUMENT (bad id, attributes, delay), NOT_FOUND (no such queue),
-   * RESOURCE_EXHAUSTED (payload over the limit, default 256 KiB; or the queue is at its
-   * max_depth).
+   * Errors: INVALID_ARGUMENT (bad id, attributes or delay; payload over the limit, default
+   * 256 KiB), NOT_FOUND (no such queue), RESOURCE_EXHAUSTED (the queue is at its max_depth).
    */
   enqueue(
     request: EnqueueRequest,
@@ -4481,9 +4491,10 @@ export interface QueueServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * EnqueueBatch adds several messages to one queue, in order. Each entry succeeds or
-   * fails on its own; the results come back in the order of the entries.
-   * Errors for the whole call: INVALID_ARGUMENT (no entries, or more than the batch
-   * limit, default 1000), NOT_FOUND (no such queue).
+   * fails on its own, as an Enqueue would; the results come back in the order of the
+   * entries, a failed one with its EntryError.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit, default 1000), NOT_FOUND (no such queue).
    */
   enqueueBatch(
     request: EnqueueBatchRequest,
@@ -4505,11 +4516,12 @@ export interface QueueServiceClient extends Client {
    * at most max_in_flight unacknowledged at a time, in priority order (higher first,
    * equal priorities in enqueue order). Each delivered message is leased to this
    * receiver until its visible_at.
-   * The stream ends with OK after max_messages deliveries, or when no message arrived
-   * for wait_time. It ends with UNAVAILABLE when the server shuts down and NOT_FOUND
-   * when the queue is deleted.
-   * Errors: INVALID_ARGUMENT (bad durations or limits), NOT_FOUND (no such queue),
-   * RESOURCE_EXHAUSTED (too many streams on the queue).
+   * The stream ends with OK after max_messages deliveries, when no message arrived for
+   * wait_time, or a moment before the client's deadline (so nothing delivered is lost in
+   * flight). It ends with UNAVAILABLE when the server shuts down and NOT_FOUND when the
+   * queue is deleted. Deliveries stay leased when the stream ends.
+   * Errors: INVALID_ARGUMENT (bad queue name, durations or limits), NOT_FOUND (no such
+   * queue), RESOURCE_EXHAUSTED (the queue has its most streams, default 1000).
    */
   dequeue(request: DequeueRequest, options?: Partial<CallOptions>): ClientReadableStream<DequeueResponse>;
   dequeue(
@@ -4519,10 +4531,10 @@ export interface QueueServiceClient extends Client {
   ): ClientReadableStream<DequeueResponse>;
   /**
    * Ack removes a delivered message for good.
-   * Errors: NOT_FOUND (the message is not in flight: never existed, already acked, or its
-   * lease expired and it waits to be delivered again), FAILED_PRECONDITION (the receipt
-   * is not that of the current delivery: the lease expired and the message was delivered
-   * again).
+   * Errors: INVALID_ARGUMENT (bad queue name, empty id or receipt), NOT_FOUND (no such
+   * queue; or the message is not in flight: never existed, already acked, or its lease
+   * expired and it waits to be delivered again), FAILED_PRECONDITION (the receipt is not
+   * that of the current delivery: the lease expired and the message was delivered again).
    */
   ack(request: AckRequest, callback: (error: ServiceError | null, response: AckResponse) => void): ClientUnaryCall;
   ack(
@@ -4537,9 +4549,10 @@ export interface QueueServiceClient extends Client {
     callback: (error: ServiceError | null, response: AckResponse) => void,
   ): ClientUnaryCall;
   /**
-   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own.
-   * Errors for the whole call: INVALID_ARGUMENT (no entries, or more than the batch
-   * limit), NOT_FOUND (no such queue).
+   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own,
+   * as an Ack would, and the results come back in the order of the entries.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit, default 1000), NOT_FOUND (no such queue).
    */
   ackBatch(
     request: AckBatchRequest,
@@ -4560,7 +4573,7 @@ export interface QueueServiceClient extends Client {
    * Nack gives a delivered message back: it is ready again after delay, at its original
    * place in line. The delivery counts toward max_deliveries; when that is reached, the
    * message moves to the dead-letter queue instead.
-   * Errors: as Ack, and INVALID_ARGUMENT for a bad delay.
+   * Errors: as Ack, and INVALID_ARGUMENT for a negative delay or one over 7 days.
    */
   nack(request: NackRequest, callback: (error: ServiceError | null, response: NackResponse) => void): ClientUnaryCall;
   nack(

@@ -1,0 +1,124 @@
+/**
+ * A batch RPC that callers reach one item at a time: items are coalesced per queue
+ * (coalescer.ts), sent as one call with the earliest deadline among them, and each item gets
+ * the result at its own position in the reply.
+ *
+ * Failures of the whole call: BATCH_TOO_LARGE (the server's --max-batch-size is below our
+ * cap) halves the cap and sends the items again, since nothing of a rejected batch was
+ * applied; UNAVAILABLE goes to `transient` (by default: every item fails, since the call may
+ * have been applied); anything else fails every item. Items settled before their batch is
+ * sent (aborted) are left out of it.
+ */
+import { status } from '@grpc/grpc-js';
+import type { Clock } from './clock';
+import { Coalescer, type BatchingOptions } from './coalescer';
+import type { Connection, Done } from './connection';
+import { abortError, CoraMQError, isTransient } from './errors';
+
+/** One caller's entry in a batch: its deadline, its signal, and whether it has its outcome. */
+export abstract class BatchItem {
+  /** True once the item has its outcome (answered, failed or aborted). */
+  settled = false;
+  /** Set only for calls with a signal. */
+  private signal: AbortSignal | undefined = undefined;
+  private onAbort: (() => void) | undefined = undefined;
+
+  constructor(readonly deadlineAt: number) {}
+
+  /** Hands the caller its error (called once). */
+  protected abstract failed(err: CoraMQError): void;
+
+  fail(err: CoraMQError): void {
+    if (this.settled) return;
+    this.settle();
+    this.failed(err);
+  }
+
+  /** Fails the item with CancelledError when `signal` aborts; false if it has already. */
+  watch(signal: AbortSignal, what: string): boolean {
+    if (signal.aborted) {
+      this.fail(abortError(signal, what));
+      return false;
+    }
+    this.signal = signal;
+    this.onAbort = () => this.fail(abortError(signal, what));
+    signal.addEventListener('abort', this.onAbort, { once: true });
+    return true;
+  }
+
+  /** Marks the outcome given; returns false if it was already. */
+  protected settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
+    return true;
+  }
+}
+
+export abstract class BatchCall<I extends BatchItem, Res, R> {
+  protected readonly coalescer: Coalescer<I>;
+
+  constructor(
+    protected readonly conn: Connection,
+    options: BatchingOptions,
+    clock: Clock,
+  ) {
+    this.coalescer = new Coalescer<I>(options, clock, (queue, items) => this.send(queue, items));
+  }
+
+  /** Sends what is waiting for the next turn now. */
+  flush(): void {
+    this.coalescer.flush();
+  }
+
+  /** Makes the call for `items` of `queue`. */
+  protected abstract call(queue: string, items: I[], deadlineAt: number, done: Done<Res>): void;
+  /** The per-item results of a reply, in the order of the items. */
+  protected abstract results(res: Res): R[];
+  /** Hands one item its result. */
+  protected abstract answer(item: I, result: R): void;
+
+  /** The call failed with UNAVAILABLE. */
+  protected transient(_queue: string, items: I[], err: CoraMQError): void {
+    for (const item of items) item.fail(err);
+  }
+
+  protected add(queue: string, item: I): void {
+    this.coalescer.add(queue, item);
+  }
+
+  private send(queue: string, items: I[]): void {
+    let deadlineAt = Infinity;
+    let live = 0;
+    for (const item of items) {
+      if (item.settled) continue;
+      live++;
+      if (item.deadlineAt < deadlineAt) deadlineAt = item.deadlineAt;
+    }
+    if (live === 0) return;
+    const batch = live === items.length ? items : items.filter((i) => !i.settled);
+    this.call(queue, batch, deadlineAt, (err, res) => {
+      if (err !== null) this.failed(queue, batch, err);
+      else this.answered(batch, this.results(res as Res));
+    });
+  }
+
+  private answered(items: I[], results: R[]): void {
+    for (let i = 0; i < items.length; i++) {
+      if (i < results.length) this.answer(items[i], results[i]);
+      else items[i].fail(new CoraMQError(`the server answered ${results.length} results for ${items.length} entries`, status.INTERNAL));
+    }
+  }
+
+  private failed(queue: string, items: I[], err: CoraMQError): void {
+    if (err.reason === 'BATCH_TOO_LARGE' && items.length > 1) {
+      this.coalescer.maxSize = Math.max(1, Math.floor(items.length / 2));
+      for (const item of items) if (!item.settled) this.coalescer.add(queue, item);
+      this.coalescer.flush();
+    } else if (isTransient(err)) {
+      this.transient(queue, items, err);
+    } else {
+      for (const item of items) item.fail(err);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Groups items added close together into one batch per queue. A batch goes out when it
+ * reaches `maxSize`, or when the linger is over: on the next turn of the event loop
+ * (setImmediate) when `linger` is 0, else `linger` ms after the first item of the round.
+ * One scheduled flush serves every queue; no timer per item, no allocation per item.
+ *
+ * Ensures: every item added is handed to `send` exactly once, in the order added (per queue),
+ * in batches of at most `maxSize`.
+ */
+import type { Clock } from './clock';
+
+export interface BatchingOptions {
+  /** The most messages (or acks) in one batch call. Default 256; at most the server's --max-batch-size (1000 by default). */
+  maxSize?: number;
+  /** How long a call waits for others to join its batch, in ms. Default 0: until the next turn of the event loop. */
+  linger?: number;
+}
+
+export class Coalescer<T> {
+  private readonly open = new Map<string, T[]>();
+  private scheduled = false;
+  private timer: unknown = null;
+  private immediate: NodeJS.Immediate | null = null;
+  maxSize: number;
+  readonly linger: number;
+
+  constructor(
+    options: BatchingOptions,
+    private readonly clock: Clock,
+    private readonly send: (queue: string, items: T[]) => void,
+  ) {
+    this.maxSize = Math.max(1, Math.floor(options.maxSize ?? 256));
+    this.linger = Math.max(0, options.linger ?? 0);
+  }
+
+  add(queue: string, item: T): void {
+    let batch = this.open.get(queue);
+    if (batch === undefined) {
+      batch = [];
+      this.open.set(queue, batch);
+    }
+    batch.push(item);
+    if (batch.length >= this.maxSize) {
+      this.open.delete(queue);
+      this.sendAll(queue, batch);
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      if (this.linger === 0) this.immediate = setImmediate(this.flush);
+      else this.timer = this.clock.setTimer(this.linger, this.flush);
+    }
+  }
+
+  /** Sends every open batch now. */
+  readonly flush = (): void => {
+    if (this.scheduled) {
+      this.scheduled = false;
+      if (this.immediate !== null) clearImmediate(this.immediate);
+      if (this.timer !== null) this.clock.clearTimer(this.timer);
+      this.immediate = this.timer = null;
+    }
+    if (this.open.size === 0) return;
+    const batches = [...this.open];
+    this.open.clear();
+    for (const [queue, items] of batches) this.sendAll(queue, items);
+  };
+
+  /** Sends `items` in batches of at most maxSize (more than one only after the cap was lowered). */
+  private sendAll(queue: string, items: T[]): void {
+    if (items.length <= this.maxSize) return this.send(queue, items);
+    for (let i = 0; i < items.length; i += this.maxSize) this.send(queue, items.slice(i, i + this.maxSize));
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The one gRPC channel of a client and how every call is made on it: the bearer token,
+ * deadlines, AbortSignals, status to CoraMQError (errors.ts), and retries of calls that are
+ * safe to repeat.
+ *
+ * Calls wait for the connection (gRPC wait-for-ready) until their deadline, so a call made
+ * while the server restarts is sent once it is back; a call is never sent twice unless the
+ * caller says it is idempotent (`retry`), and then only after UNAVAILABLE, with backoff, while
+ * its deadline allows. The channel reconnects by itself with the `reconnect` backoff.
+ *
+ * Typed from the generated service definition: a method name that the contract lacks fails
+ * to compile.
+ */
+import { Client, credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { QueueServiceService, type DequeueRequest, type DequeueResponse } from '../../generated/coramq/v1/queue';
+import { Backoff, type BackoffOptions } from './backoff';
+import type { Clock } from './clock';
+import { abortError, CoraMQError, isTransient, statusError } from './errors';
+
+type Service = typeof QueueServiceService;
+export type UnaryMethod = { [K in keyof Service]: Service[K]['responseStream'] extends false ? K : never }[keyof Service];
+export type RequestOf<K extends keyof Service> = Parameters<Service[K]['requestSerialize']>[0];
+export type ResponseOf<K extends keyof Service> = ReturnType<Service[K]['responseDeserialize']>;
+export type Done<T> = (err: CoraMQError | null, result?: T) => void;
+
+export interface TlsOptions {
+  /** PEM root certificate(s) to trust instead of the system's. */
+  ca?: Buffer | string;
+  /** PEM client certificate and key, for servers that ask for one. */
+  cert?: Buffer | string;
+  key?: Buffer | string;
+  /** The name to check the server's certificate against, when it differs from the address's host. */
+  serverName?: string;
+}
+
+export interface ConnectionOptions {
+  /** true: TLS with the system's roots; an object: TLS with these settings. Default: plaintext. */
+  tls?: boolean | TlsOptions;
+  /** Sent as `authorization: Bearer <token>` on every call (the server's --auth-token). */
+  token?: string;
+  /** How the channel backs off between connection attempts. Default 100 ms doubling to 5 s. */
+  reconnect?: BackoffOptions;
+  /** grpc-js client options (channel options such as keepalive, interceptors), applied last. */
+  channelOptions?: ClientOptions;
+}
+
+const pem = (v: Buffer | string | undefined): Buffer | null => (v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
+
+function channelCredentials(tls: ConnectionOptions['tls']): ChannelCredentials {
+  if (!tls) return credentials.createInsecure();
+  if (tls === true) return credentials.createSsl();
+  return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
+}
+
+const closedError = (): CoraMQError => new CoraMQError('the client is closed', status.CANCELLED);
+const callOptions = (deadlineAt: number): CallOptions => (deadlineAt === Infinity ? {} : { deadline: deadlineAt });
+
+export class Connection {
+  private readonly client: Client;
+  private readonly authorization: string | null;
+  private inflight = 0;
+  private closed = false;
+  private idle: (() => void)[] = [];
+  /** Waits between retries of safe calls. */
+  readonly backoff: Backoff;
+
+  constructor(
+    readonly address: string,
+    options: ConnectionOptions,
+    private readonly clock: Clock,
+  ) {
+    this.authorization = options.token === undefined ? null : `Bearer ${options.token}`;
+    this.backoff = new Backoff(options.reconnect);
+    const tls = typeof options.tls === 'object' ? options.tls : undefined;
+    this.client = new Client(address, channelCredentials(options.tls), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.initial_reconnect_backoff_ms': options.reconnect?.initialDelay ?? 100,
+      'grpc.max_reconnect_backoff_ms': options.reconnect?.maxDelay ?? 5000,
+      'grpc.max_receive_message_length': -1,
+      ...(tls?.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName }),
+      ...options.channelOptions,
+    });
+  }
+
+  private metadata(): Metadata {
+    const md = new Metadata({ waitForReady: true });
+    if (this.authorization !== null) md.set('authorization', this.authorization);
+    return md;
+  }
+
+  /** One unary call; `done` gets the response or the mapped error. Never throws. */
+  unary<K extends UnaryMethod>(method: K, request: RequestOf<K>, deadlineAt: number, signal: AbortSignal | undefined, done: Done<ResponseOf<K>>): void {
+    if (signal?.aborted) return done(abortError(signal, method));
+    const def = QueueServiceService[method] as unknown as {
+      path: string;
+      requestSerialize: (v: RequestOf<K>) => Buffer;
+      responseDeserialize: (b: Buffer) => ResponseOf<K>;
+    };
+    if (this.closed) return done(closedError());
+    this.inflight++;
+    let onAbort: (() => void) | undefined;
+    const call = this.client.makeUnaryRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize,
+      request,
+      this.metadata(),
+      callOptions(deadlineAt),
+      (err: ServiceError | null, res?: ResponseOf<K>) => {
+        if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+        this.settled();
+        if (err === null) done(null, res);
+        else done(signal?.aborted ? abortError(signal, method) : statusError(err));
+      },
+    );
+    if (signal !== undefined) {
+      onAbort = () => call.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  }
+
+  /**
+   * A unary call that is safe to repeat: after UNAVAILABLE it is made again, with backoff,
+   * while the deadline allows and the signal is not aborted.
+   */
+  retrying<K extends UnaryMethod>(method: K, request: RequestOf<K>, deadlineAt: number, signal: AbortSignal | undefined, done: Done<ResponseOf<K>>, attempt = 0): void {
+    this.unary(method, request, deadlineAt, signal, (err, res) => {
+      if (err === null || !isTransient(err)) return done(err, res);
+      const wait = this.backoff.delay(attempt);
+      if (Date.now() + wait >= deadlineAt) return done(err);
+      const cancel = this.later(wait, () => {
+        signal?.removeEventListener('abort', onAbort);
+        this.retrying(method, request, deadlineAt, signal, done, attempt + 1);
+      });
+      const onAbort = (): void => {
+        cancel();
+        done(abortError(signal!, method));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Runs `fn` after `delayMs`; counts as outstanding work for `drained()`. Returns a cancel function. */
+  later(delayMs: number, fn: () => void): () => void {
+    this.inflight++;
+    let pending = true;
+    const timer = this.clock.setTimer(delayMs, () => {
+      pending = false;
+      this.settled();
+      fn();
+    });
+    return () => {
+      if (!pending) return;
+      pending = false;
+      this.clock.clearTimer(timer);
+      this.settled();
+    };
+  }
+
+  /** Opens a Dequeue stream (wait-for-ready: it is sent once the channel is connected). */
+  dequeue(request: DequeueRequest, deadlineAt: number): ClientReadableStream<DequeueResponse> {
+    if (this.closed) throw closedError();
+    const def = QueueServiceService.dequeue;
+    return this.client.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize,
+      request,
+      this.metadata(),
+      callOptions(deadlineAt),
+    );
+  }
+
+  /** Resolves once no unary call or wait made with `later` is outstanding. */
+  drained(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.client.close();
+  }
+
+  private settled(): void {
+    if (--this.inflight === 0 && this.idle.length > 0) {
+      const waiting = this.idle;
+      this.idle = [];
+      for (const resolve of waiting) resolve();
+    }
+  }
+}

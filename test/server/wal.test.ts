@@ -1,0 +1,79 @@
+/**
+ * The server on durable storage, through real gRPC: what is confirmed survives a restart
+ * (queues, messages, delivery counts; a delivery in flight comes back ready), and a full
+ * disk answers RESOURCE_EXHAUSTED (STORAGE_FULL) while acks keep working.
+ */
+import { status } from '@grpc/grpc-js';
+import type { ServerConfig } from '../../src/config';
+import { WalStorage } from '../../src/storage/wal/wal-storage';
+import { errorCode, startTestServer } from '../support/server';
+import { FaultyFiles, silent, tempDir, walOptions } from '../support/wal';
+import { createQueue, dequeue, enqueue } from '../support/wire';
+
+const onWal = (dir: string) => (c: ServerConfig) => {
+  c.storage = 'wal';
+  c.dataDir = dir;
+  c.wal.segmentSize = 1024 * 1024;
+  c.limits.maxQueues = 100;
+};
+
+test('queues, messages and delivery counts survive a restart; a delivery in flight comes back ready', async () => {
+  const dir = tempDir();
+  let t = await startTestServer({ config: onWal(dir) });
+  expect(t.server.storage.kind).toBe('wal');
+  await createQueue(t, 'jobs', { maxDeliveries: 5, visibilityTimeout: { seconds: 60, nanos: 0 } });
+  await enqueue(t, 'jobs', { id: 'a', priority: 2, attributes: { k: 'v' } });
+  await enqueue(t, 'jobs', { id: 'b' });
+  await enqueue(t, 'jobs', { id: 'c' });
+  const [a, b] = await dequeue(t, 'jobs', { maxMessages: 2 }).take(2);
+  await t.call('ack', { queue: 'jobs', id: b.id, receipt: b.receipt });
+  expect(a.id).toBe('a');
+  await t.close();
+
+  t = await startTestServer({ config: onWal(dir) });
+  const { queue } = await t.call('getQueue', { name: 'jobs' });
+  expect(queue?.config).toMatchObject({ maxDeliveries: 5, visibilityTimeout: { seconds: 60, nanos: 0 } });
+  expect(queue?.stats).toMatchObject({ ready: 2, inFlight: 0, delayed: 0 });
+  const got = await dequeue(t, 'jobs', { maxMessages: 2 }).take(2);
+  expect(got.map((m) => [m.id, m.deliveryCount, m.attributes])).toEqual([
+    ['a', 2, { k: 'v' }],
+    ['c', 1, {}],
+  ]);
+  await t.close();
+});
+
+test('a full disk answers Enqueue with RESOURCE_EXHAUSTED (STORAGE_FULL), EnqueueBatch per entry; acks still succeed', async () => {
+  const dir = tempDir();
+  const files = new FaultyFiles();
+  const segment = 64 * 1024;
+  files.diskBytes = 3 * segment;
+  const storage = new WalStorage(walOptions(dir, { files, segmentSize: segment, headroom: 2048, log: silent }));
+  const t = await startTestServer({ storage });
+  await createQueue(t, 'q');
+  let accepted = 0;
+  let err;
+  for (;;) {
+    err = await enqueue(t, 'q', { payload: Buffer.alloc(1000) }).then(
+      () => null,
+      (e) => e,
+    );
+    if (err !== null) break;
+    accepted++;
+    await storage.maintenanceIdle();
+  }
+  expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+  expect(errorCode(err)).toBe('STORAGE_FULL');
+  expect(err.details).toMatch(/the disk is full/);
+  expect(accepted).toBeGreaterThan(50);
+  const batch = await t.call('enqueueBatch', { queue: 'q', messages: [{ id: '', payload: Buffer.alloc(1000), priority: 0, delay: undefined, attributes: {} }] });
+  expect(batch.results[0].error).toMatchObject({ code: status.RESOURCE_EXHAUSTED, reason: 'STORAGE_FULL' });
+
+  const delivered = await dequeue(t, 'q', { maxMessages: accepted, maxInFlight: 1000 }).take(accepted);
+  for (let i = 0; i < delivered.length; i += 500) {
+    const res = await t.call('ackBatch', { queue: 'q', entries: delivered.slice(i, i + 500).map((m) => ({ id: m.id, receipt: m.receipt })) });
+    expect(res.results.filter((r) => r.error !== undefined)).toEqual([]);
+  }
+  await storage.maintenanceIdle();
+  await enqueue(t, 'q', { id: 'room-again' });
+  await t.close();
+});
