@@ -304,7 +304,11 @@ export class Broker implements RestoreTarget {
     t.deliveryCount[slot] = r.deliveryCount;
     t.queueId[slot] = q.id;
     t.journalRef[slot] = r.journalRef;
-    const hasAttributes = Object.keys(r.attributes).length > 0;
+    let hasAttributes = false;
+    for (const _ in r.attributes) {
+      hasAttributes = true;
+      break;
+    }
     if (clientId !== undefined || hasAttributes) {
       t.extras[slot] = { clientId, attributes: hasAttributes ? { ...r.attributes } : undefined };
     }

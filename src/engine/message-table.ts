@@ -147,12 +147,16 @@ export class MessageTable {
     this.heapIndex = i32(this.heapIndex, NONE);
     this.liveNext = i32(this.liveNext);
     this.livePrev = i32(this.livePrev);
-    for (let s = old; s < capacity; s++) {
-      this.extras.push(undefined);
-      this.receipt.push(undefined);
-      this.holder.push(undefined);
-      this.journalRef.push(undefined);
-    }
+    // Exactly `capacity` long: push() would let V8 over-allocate each array by half.
+    const column = <T>(a: T[]): T[] => {
+      const b = new Array<T>(capacity).fill(undefined as T);
+      for (let s = 0; s < old; s++) b[s] = a[s];
+      return b;
+    };
+    this.extras = column(this.extras);
+    this.receipt = column(this.receipt);
+    this.holder = column(this.holder);
+    this.journalRef = column(this.journalRef);
     const free = new Int32Array(capacity);
     free.set(this.free.subarray(0, this.freeTop));
     this.free = free;
