@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Broker } from '../src/engine/broker';
 import type { DeliverySink } from '../src/engine/consumer';
 import { NO_ATTRIBUTES } from '../src/engine/message';
-import { TimerEntry, TimerWheel } from '../src/engine/timer-wheel';
+import { TimerWheel } from '../src/engine/timer-wheel';
 import { systemClock } from '../src/clock';
 import { NULL_JOURNAL } from '../src/storage/memory-storage';
 import { cycleLoop } from './cycle-loop';
@@ -32,18 +32,14 @@ function cycles(total: number): number {
   return total / s;
 }
 
-class Entry extends TimerEntry {}
-
 function wheelRate(total: number): number {
-  const wheel = new TimerWheel<Entry>(systemClock.now());
-  const entries = Array.from({ length: 1024 }, () => new Entry());
+  const wheel = new TimerWheel(systemClock.now());
   const base = systemClock.now();
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
-    const e = entries[i & 1023];
-    e.expiresAt = base + 1 + ((i * 7919) % 600_000);
-    wheel.add(e);
-    wheel.cancel(e);
+    const h = i & 1023;
+    wheel.add(h, base + 1 + ((i * 7919) % 600_000));
+    wheel.cancel(h);
   }
   return total / ((performance.now() - t0) / 1000);
 }
@@ -67,7 +63,7 @@ function memory(): { perQueued: number; perInFlight: number; rssPerQueued: numbe
   const flying = process.memoryUsage();
   const total = (m: NodeJS.MemoryUsage): number => m.heapUsed + m.external; // external includes Buffers
   const q = broker.queue('q');
-  console.log(`  queued: ready ${fmt(q.ready.size)}, in flight ${fmt(q.inFlightCount)} (delivered to the sink: ${fmt(held)})`);
+  console.log(`  queued: ready ${fmt(q.readyCount)}, in flight ${fmt(q.inFlightCount)} (delivered to the sink: ${fmt(held)})`);
   return {
     perQueued: (total(queued) - total(before)) / N,
     perInFlight: (total(flying) - total(queued)) / IN_FLIGHT,

@@ -1,10 +1,9 @@
 /**
  * Message ids and delivery receipts.
  *
- * Ids are ULIDs (26 characters of Crockford base32: 48 bits of milliseconds, then 80 bits
- * that start random and count up within a millisecond), so they sort by creation time and
- * are unique within a process without any lookup. Receipts are 128 random bits from the
- * CSPRNG (base64url, 22 characters): unguessable, and a new one for every delivery.
+ * Server-made ids are ULIDs that encode the message's sequence number and table slot
+ * (see ServerIds). Receipts are 128 random bits from the CSPRNG (base64url, 22 characters):
+ * unguessable, and a new one for every delivery.
  */
 import { randomFillSync } from 'node:crypto';
 
@@ -33,9 +32,21 @@ class RandomPool {
 
 const pool = new RandomPool();
 
+/**
+ * Receipts are cut from one base64url text of a whole refill of random bytes: 22
+ * characters (132 random bits) each, one CSPRNG call and one encoding per 248 receipts.
+ */
+const RECEIPT_CHARS = 22;
+let receiptText = '';
+let receiptPos = 0;
+
 export function newReceipt(): string {
-  const at = pool.take(16);
-  return pool.buffer.toString('base64url', at, at + 16);
+  if (receiptPos + RECEIPT_CHARS > receiptText.length) {
+    const at = pool.take(POOL_SIZE);
+    receiptText = pool.buffer.toString('base64url', at, at + POOL_SIZE);
+    receiptPos = 0;
+  }
+  return receiptText.slice(receiptPos, (receiptPos += RECEIPT_CHARS));
 }
 
 function encodeBase32(value: number, chars: number): string {
@@ -47,32 +58,74 @@ function encodeBase32(value: number, chars: number): string {
   return out;
 }
 
-/**
- * A monotonic ULID factory. The 80 random bits are kept as two 40-bit halves; within one
- * millisecond the low half counts up (carrying into the high half), so ids made in the
- * same millisecond still sort in creation order.
- */
-export class UlidFactory {
-  private lastMs = -1;
-  private timePart = '';
-  private high = 0;
-  private highPart = '';
-  private low = 0;
+const DECODE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 32; i++) DECODE[CROCKFORD.charCodeAt(i)] = i;
 
-  next(nowMs: number): string {
-    if (nowMs > this.lastMs) {
-      this.lastMs = nowMs;
-      this.timePart = encodeBase32(nowMs, 10);
-      const at = pool.take(10);
-      const b = pool.buffer;
-      this.high = b.readUIntBE(at, 5);
-      this.low = b.readUIntBE(at + 5, 5) % 2 ** 39; // leave room to count up
-      this.highPart = encodeBase32(this.high, 8);
-    } else if (++this.low >= 2 ** 40) {
-      this.low = 0;
-      this.high = (this.high + 1) % 2 ** 40;
-      this.highPart = encodeBase32(this.high, 8);
-    }
-    return this.timePart + this.highPart + encodeBase32(this.low, 8);
+function decodeBase32(text: string, from: number, chars: number): number {
+  let value = 0;
+  for (let i = from; i < from + chars; i++) {
+    const c = text.charCodeAt(i);
+    const d = c < 128 ? DECODE[c] : -1;
+    if (d < 0) return -1;
+    value = value * 32 + d;
   }
+  return value;
+}
+
+const TWO_32 = 2 ** 32;
+export const MAX_SEQ = 2 ** 48 - 1;
+
+/**
+ * Server-made message ids: ULIDs (26 characters of Crockford base32) whose 48-bit time is
+ * the creation millisecond and whose 80 "random" bits are the message's broker-wide sequence
+ * number (48 bits) and its slot in the message table (32 bits). They sort by creation time
+ * (then by sequence, so strictly in creation order within a process), are unique because the
+ * sequence is, and name their own slot: looking one up needs no index.
+ */
+export class ServerIds {
+  private lastMs = -1;
+  private lastHi = -1;
+  /** Character codes of the id being built: 10 of time, 8 of seq's high bits, 8 of the rest. */
+  private readonly codes = new Array<number>(26).fill(48);
+
+  make(nowMs: number, seq: number, slot: number): string {
+    const c = this.codes;
+    if (nowMs !== this.lastMs) {
+      this.lastMs = nowMs;
+      putBase32(c, 0, nowMs, 10);
+    }
+    const hi = Math.floor(seq / 256);
+    if (hi !== this.lastHi) {
+      this.lastHi = hi;
+      putBase32(c, 10, hi, 8);
+    }
+    putBase32(c, 18, (seq % 256) * TWO_32 + slot, 8);
+    return String.fromCharCode.apply(null, c);
+  }
+}
+
+const CODES = Array.from(CROCKFORD, (ch) => ch.charCodeAt(0));
+
+function putBase32(into: number[], at: number, value: number, chars: number): void {
+  for (let i = at + chars - 1; i >= at; i--) {
+    into[i] = CODES[value % 32];
+    value = Math.floor(value / 32);
+  }
+}
+
+const parsed = { seq: 0, slot: 0 };
+
+/**
+ * The (seq, slot) a server id names, or null when `id` cannot be one. The object returned
+ * is reused by the next call: read it at once. (Only the form is checked here; the caller
+ * confirms the slot holds that sequence number.)
+ */
+export function parseServerId(id: string): { readonly seq: number; readonly slot: number } | null {
+  if (id.length !== 26) return null;
+  const hi = decodeBase32(id, 10, 8);
+  const lo = decodeBase32(id, 18, 8);
+  if (hi < 0 || lo < 0) return null;
+  parsed.seq = hi * 256 + Math.floor(lo / TWO_32);
+  parsed.slot = lo % TWO_32;
+  return parsed;
 }

@@ -1,20 +1,24 @@
 /**
- * The broker: every queue of the server, the one timer wheel they share, and the operations
- * the protocol layers call. Pure and synchronous: time comes from the injected clock, and
- * nothing here does I/O or arms a timer. `tick()` does whatever is due and returns when it
- * should next be called; `onWake` says when that moves earlier (see server/tick-driver.ts).
+ * The broker: every queue of the server, the message table and payload store they share,
+ * the one timer wheel for delays and leases, the heap of stream wait timers, and the
+ * operations the protocol layers call. Pure and synchronous: time comes from the injected
+ * clock, and nothing here does I/O or arms a timer. `tick()` does whatever is due and returns
+ * when it should next be called; `onWake` says when that moves earlier (server/tick-driver.ts).
  *
  * Inputs are already validated (src/validate.ts); the broker checks what depends on state:
  * existence, duplicates, depth and count limits, receipts.
  */
 import type { Clock } from '../clock';
 import { CoraError, errors } from '../errors';
-import { UlidFactory } from '../ids';
+import { ServerIds, parseServerId } from '../ids';
 import type { Journal, RestoredMessage, RestoreTarget } from '../storage/journal';
 import { Consumer, type ConsumerOptions, type DeliverySink } from './consumer';
-import { Message } from './message';
-import { Queue, type DeadLetterReason, type NewMessage, type QueueSettings } from './queue';
-import { TimerWheel, type TimerEntry } from './timer-wheel';
+import { NO_ATTRIBUTES, SlotView } from './message';
+import { MessageTable, SlotState } from './message-table';
+import { PayloadStore, type PayloadStoreOptions } from './payload-store';
+import { PriorityHeap } from './priority-heap';
+import { Queue, type BrokerContext, type DeadLetterReason, type NewMessage, type QueueSettings } from './queue';
+import { TimerWheel } from './timer-wheel';
 
 export interface EngineLimits {
   maxQueues: number;
@@ -53,6 +57,7 @@ export interface BrokerOptions {
   clock: Clock;
   journal: Journal;
   limits?: Partial<EngineLimits>;
+  payloads?: Partial<PayloadStoreOptions>;
   /** The next deadline moved earlier: the driver should call tick() by then. */
   onWake?: (deadline: number) => void;
   onDeadLetter?: (event: DeadLetterEvent) => void;
@@ -60,43 +65,88 @@ export interface BrokerOptions {
 
 export class Broker implements RestoreTarget {
   readonly limits: EngineLimits;
-  readonly wheel: TimerWheel<TimerEntry>;
+  readonly table = new MessageTable();
+  readonly payloads: PayloadStore;
+  readonly wheel: TimerWheel;
   private readonly queues = new Map<string, Queue>();
-  private readonly ids = new UlidFactory();
+  private readonly queueById: (Queue | undefined)[] = [];
+  /** Consumers' wait timers, soonest first. */
+  private readonly waits = new PriorityHeap<Consumer>((a, b) => a.waitAt < b.waitAt);
+  private readonly serverIds = new ServerIds();
   private seq = 0;
   private readonly clock: Clock;
   private journal: Journal;
+  private readonly onWake?: (deadline: number) => void;
   private readonly onDeadLetter?: (event: DeadLetterEvent) => void;
-  private readonly fire = (entry: TimerEntry): void => {
-    if (entry instanceof Message) entry.queue.onTimer(entry, this.clock.now());
-    else if (entry instanceof Consumer) this.consumerExpired(entry);
+  private readonly ctx: BrokerContext;
+  private readonly fire = (slot: number): void => {
+    (this.queueById[this.table.queueId[slot]] as Queue).onTimer(slot, this.clock.now());
   };
-  /** What queues see of the broker. */
-  private readonly ctx;
 
   constructor(options: BrokerOptions) {
     this.clock = options.clock;
     this.journal = options.journal;
     this.limits = { ...DEFAULT_ENGINE_LIMITS, ...options.limits };
+    this.onWake = options.onWake;
     this.onDeadLetter = options.onDeadLetter;
+    this.payloads = new PayloadStore(options.payloads);
     this.wheel = new TimerWheel(this.clock.now(), 256, options.onWake);
+    this.table.onGrow((capacity) => {
+      this.wheel.grow(capacity);
+      this.payloads.grow(capacity);
+    });
+    const table = this.table;
+    const source = {
+      table,
+      payloads: this.payloads,
+      wheel: this.wheel,
+      idOf: (slot: number) => this.idOf(slot),
+      queueNameOf: (slot: number) => (this.queueById[table.queueId[slot]] as Queue).name,
+    };
     const broker = this;
     this.ctx = {
+      table,
+      payloads: this.payloads,
       wheel: this.wheel,
       get journal() {
         return broker.journal;
       },
+      journalView: new SlotView(source),
+      deliveryView: new SlotView(source),
       nextSeq: () => ++this.seq,
-      newId: (now: number) => this.ids.next(now),
-      findQueue: (name: string) => this.queues.get(name),
-      deadLettered: (from: Queue, to: Queue | undefined, m: Message, reason: DeadLetterReason) =>
-        this.onDeadLetter?.({ from: from.name, to: to?.name ?? null, id: m.id, reason, deliveryCount: m.deliveryCount }),
+      idOf: (slot) => this.idOf(slot),
+      findQueue: (name) => this.queues.get(name),
+      setWait: (c, at) => this.setWait(c, at),
+      deadLettered: (from, to, id, reason, deliveryCount) =>
+        this.onDeadLetter?.({ from: from.name, to: to?.name ?? null, id, reason, deliveryCount }),
     };
   }
 
   now(): number {
     return this.clock.now();
   }
+
+  /**
+   * The id of the message in `slot`: its client's, or the server id naming seq and slot. The
+   * last server id made is kept: (slot, seq) names one message for good, and a message's id
+   * is wanted several times in a row (enqueue reply, journal, delivery).
+   */
+  private idOf(slot: number): string {
+    const t = this.table;
+    const clientId = t.extras[slot]?.clientId;
+    if (clientId !== undefined) return clientId;
+    const seq = t.seq[slot];
+    if (slot !== this.lastIdSlot || seq !== this.lastIdSeq) {
+      this.lastIdSlot = slot;
+      this.lastIdSeq = seq;
+      this.lastId = this.serverIds.make(t.enqueuedAt[slot], seq, slot);
+    }
+    return this.lastId;
+  }
+
+  private lastIdSlot = -1;
+  private lastIdSeq = -1;
+  private lastId = '';
 
   // ---- queues ----
 
@@ -131,14 +181,12 @@ export class Broker implements RestoreTarget {
     const q = this.queue(name);
     for (const other of this.queues.values()) {
       if (other !== q && other.settings.deadLetterQueue === name) {
-        throw new CoraError(
-          'QUEUE_IN_USE',
-          `queue '${name}' is the dead-letter queue of queue '${other.name}'; delete that queue first`,
-        );
+        throw new CoraError('QUEUE_IN_USE', `queue '${name}' is the dead-letter queue of queue '${other.name}'; delete that queue first`);
       }
     }
     this.journal.queueDeleted(name);
     this.queues.delete(name);
+    this.queueById[q.id] = undefined;
     q.destroy(new CoraError('QUEUE_NOT_FOUND', `queue '${name}' was deleted`));
   }
 
@@ -175,10 +223,7 @@ export class Broker implements RestoreTarget {
   subscribe(queue: string, options: ConsumerOptions, sink: DeliverySink): Consumer {
     const q = this.queue(queue);
     if (q.consumers.size >= this.limits.maxConsumersPerQueue) {
-      throw new CoraError(
-        'TOO_MANY_CONSUMERS',
-        `queue '${queue}' has ${q.consumers.size} open streams, the limit per queue`,
-      );
+      throw new CoraError('TOO_MANY_CONSUMERS', `queue '${queue}' has ${q.consumers.size} open streams, the limit per queue`);
     }
     const c = new Consumer(options, sink);
     q.subscribe(c, this.clock.now());
@@ -202,12 +247,27 @@ export class Broker implements RestoreTarget {
     c.sink.expired();
   }
 
+  private setWait(c: Consumer, at: number | null): void {
+    if (c.heapIndex >= 0) this.waits.remove(c);
+    if (at === null) return;
+    c.waitAt = at;
+    this.waits.push(c);
+    if (this.waits.peek() === c) this.onWake?.(at);
+  }
+
   // ---- time ----
 
   /** Does everything due by now; returns when to call again (null: nothing scheduled). */
   tick(): number | null {
-    this.wheel.advance(this.clock.now(), this.fire);
-    return this.wheel.nextDeadline();
+    const now = this.clock.now();
+    this.wheel.advance(now, this.fire);
+    for (let c = this.waits.peek(); c !== undefined && c.waitAt <= now; c = this.waits.peek()) {
+      this.waits.pop();
+      this.consumerExpired(c);
+    }
+    const wheel = this.wheel.nextDeadline();
+    const wait = this.waits.peek()?.waitAt ?? null;
+    return wheel === null ? wait : wait === null ? wheel : Math.min(wheel, wait);
   }
 
   // ---- restore (storage replays into these, before the server listens) ----
@@ -221,17 +281,45 @@ export class Broker implements RestoreTarget {
     this.addQueue(name, settings, createdAt);
   }
 
+  /**
+   * Places a message storage replays. A server id keeps its slot when that slot is free
+   * (the usual case: slots were distinct before the restart), so it needs no index; any
+   * other id (client-chosen, a server id whose slot is taken, or one not matching its record)
+   * is indexed as a client id. Storage may refill `r` for every call: everything is copied.
+   */
   restoreMessage(queue: string, r: RestoredMessage): void {
     const q = this.queue(queue);
-    const m = new Message(q, r.id, r.seq, r.priority, r.payload, r.attributes, r.enqueuedAt);
-    m.deliveryCount = r.deliveryCount;
-    m.journalRef = r.journalRef;
+    const t = this.table;
+    const named = parseServerId(r.id);
+    let slot = -1;
+    if (named !== null && named.seq === r.seq) {
+      const s = named.slot;
+      if (this.serverIds.make(r.enqueuedAt, r.seq, s) === r.id && t.claim(s)) slot = s;
+    }
+    const clientId = slot >= 0 ? undefined : r.id;
+    if (slot < 0) slot = t.alloc();
+    t.seq[slot] = r.seq;
+    t.enqueuedAt[slot] = r.enqueuedAt;
+    t.priority[slot] = r.priority;
+    t.deliveryCount[slot] = r.deliveryCount;
+    t.queueId[slot] = q.id;
+    t.journalRef[slot] = r.journalRef;
+    let hasAttributes = false;
+    for (const _ in r.attributes) {
+      hasAttributes = true;
+      break;
+    }
+    if (clientId !== undefined || hasAttributes) {
+      t.extras[slot] = { clientId, attributes: hasAttributes ? { ...r.attributes } : undefined };
+    }
+    this.payloads.put(slot, r.payload);
     if (r.seq > this.seq) this.seq = r.seq;
-    q.restore(m, r.readyAt, r.leaseLost, this.clock.now());
+    q.restore(slot, clientId, r.readyAt, r.leaseLost, this.clock.now());
   }
 
   private addQueue(name: string, settings: QueueSettings, createdAt: number): Queue {
-    const q = new Queue(name, settings, createdAt, this.ctx);
+    const q = new Queue(this.queueById.length, name, settings, createdAt, this.ctx);
+    this.queueById.push(q);
     this.queues.set(name, q);
     return q;
   }

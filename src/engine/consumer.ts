@@ -4,11 +4,12 @@
  * transport can take more now.
  *
  * Invariants: `inFlight` counts this consumer's deliveries not yet acked, nacked or expired;
- * the queue leases a message to it only while `hasCapacity`. The consumer is also a timer
- * entry: its wait timer ends it when no message arrived for `idleMs`, or at `deadlineAt`.
+ * the queue leases a message to it only while `hasCapacity`. Its wait timer (`waitAt`, kept
+ * in the broker's heap of consumer deadlines) ends it when no message arrived for `idleMs`,
+ * or at `deadlineAt`.
  */
-import { TimerEntry } from './timer-wheel';
-import type { DeliveredMessage, Message } from './message';
+import type { HeapItem } from './priority-heap';
+import type { DeliveredMessage } from './message';
 import type { CoraError } from '../errors';
 import type { Queue } from './queue';
 
@@ -33,7 +34,7 @@ export interface ConsumerOptions {
   deadlineAt: number | null;
 }
 
-export class Consumer extends TimerEntry {
+export class Consumer implements HeapItem {
   inFlight = 0;
   remaining: number;
   /** Set by the transport while it cannot take more (write backpressure). */
@@ -44,6 +45,9 @@ export class Consumer extends TimerEntry {
   waitingPrev: Consumer | null = null;
   waitingNext: Consumer | null = null;
   waiting = false;
+  /** Position in the broker's heap of consumer deadlines (-1: no wait timer). */
+  heapIndex = -1;
+  waitAt = 0;
 
   readonly maxInFlight: number;
   readonly visibilityTimeoutMs: number;
@@ -54,7 +58,6 @@ export class Consumer extends TimerEntry {
     options: ConsumerOptions,
     readonly sink: DeliverySink,
   ) {
-    super();
     this.maxInFlight = options.maxInFlight;
     this.visibilityTimeoutMs = options.visibilityTimeoutMs;
     this.remaining = options.maxMessages;
@@ -71,12 +74,5 @@ export class Consumer extends TimerEntry {
     const idle = this.idleMs === null ? null : now + this.idleMs;
     if (idle === null) return this.deadlineAt;
     return this.deadlineAt === null ? idle : Math.min(idle, this.deadlineAt);
-  }
-
-  /** Bookkeeping for a delivery made to this consumer. */
-  took(message: Message): void {
-    this.inFlight++;
-    this.remaining--;
-    message.holder = this;
   }
 }

@@ -1,24 +1,12 @@
 /**
- * A message as the engine holds it. One object per live message: it is at the same time the
- * heap item (while ready) and the timer-wheel entry (while delayed or in flight), so moving
- * between states allocates nothing.
- *
- * Invariants: `state` says where it is. Ready: in its queue's heap, not in the wheel.
- * Delayed: in the wheel with `expiresAt` = when it becomes ready. InFlight: in the wheel
- * with `expiresAt` = the end of its lease, and `receipt`/`holder` name the current delivery.
- * Gone: in neither, and no longer in its queue's id map.
+ * How the engine shows messages outside itself. Inside, a message is a slot of the
+ * MessageTable (see message-table.ts); outside, it is a read-only view: storage and the
+ * protocol layers never see the engine's representation.
  */
-import { TimerEntry } from './timer-wheel';
-import type { HeapItem } from './priority-heap';
-import type { Consumer } from './consumer';
-import type { Queue } from './queue';
-
-export const enum MessageState {
-  Ready = 0,
-  Delayed = 1,
-  InFlight = 2,
-  Gone = 3,
-}
+import type { MessageTable } from './message-table';
+import type { PayloadStore } from './payload-store';
+import type { TimerWheel } from './timer-wheel';
+import type { JournaledMessage } from '../storage/journal';
 
 export type Attributes = Readonly<Record<string, string>>;
 export const NO_ATTRIBUTES: Attributes = Object.freeze({});
@@ -47,40 +35,72 @@ export interface DeliveredMessage extends MessageView {
   readonly receipt: string;
 }
 
-export class Message extends TimerEntry implements HeapItem, DeliveredMessage {
-  heapIndex = -1;
-  state = MessageState.Ready;
-  deliveryCount = 0;
-  /** The current delivery's receipt ('' when not in flight). */
-  receipt = '';
-  /** The consumer holding the current delivery, for its in-flight count. */
-  holder: Consumer | null = null;
-  /** Storage's handle for this message (JournaledMessage); the engine never looks inside. */
-  journalRef: unknown = null;
-
-  constructor(
-    public queue: Queue,
-    readonly id: string,
-    /** Enqueue order, across the whole broker: the tie-break among equal priorities. */
-    public seq: number,
-    readonly priority: number,
-    readonly payload: Buffer,
-    public attributes: Attributes,
-    readonly enqueuedAt: number,
-  ) {
-    super();
-  }
-
-  get queueName(): string {
-    return this.queue.name;
-  }
-
-  get visibleAt(): number {
-    return this.expiresAt;
-  }
+/** What a view reads: the broker's table and stores. */
+export interface ViewSource {
+  readonly table: MessageTable;
+  readonly payloads: PayloadStore;
+  readonly wheel: TimerWheel;
+  idOf(slot: number): string;
+  queueNameOf(slot: number): string;
 }
 
-/** Priority order: higher priority first, then lower seq (enqueue order). */
-export function deliveredBefore(a: Message, b: Message): boolean {
-  return a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+/**
+ * A cursor over one slot that reads it as a DeliveredMessage: the engine hands the same
+ * object out again and again (at(slot)), so a view costs no allocation. Valid until the
+ * next at() or the next change to the message: copy what you keep.
+ */
+export class SlotView implements DeliveredMessage, JournaledMessage {
+  private slot = -1;
+  private cachedId: string | null = null;
+
+  constructor(private readonly src: ViewSource) {}
+
+  at(slot: number): this {
+    this.slot = slot;
+    this.cachedId = null;
+    return this;
+  }
+
+  get id(): string {
+    return (this.cachedId ??= this.src.idOf(this.slot));
+  }
+  get seq(): number {
+    return this.src.table.seq[this.slot];
+  }
+  get priority(): number {
+    return this.src.table.priority[this.slot];
+  }
+  get payload(): Buffer {
+    return this.src.payloads.view(this.slot);
+  }
+  get attributes(): Attributes {
+    return this.src.table.extras[this.slot]?.attributes ?? NO_ATTRIBUTES;
+  }
+  get enqueuedAt(): number {
+    return this.src.table.enqueuedAt[this.slot];
+  }
+  get deliveryCount(): number {
+    return this.src.table.deliveryCount[this.slot];
+  }
+  get queueName(): string {
+    return this.src.queueNameOf(this.slot);
+  }
+  get visibleAt(): number {
+    return this.src.wheel.expiryOf(this.slot);
+  }
+  get receipt(): string {
+    return this.src.table.receipt[this.slot] ?? '';
+  }
+  get journalRef(): unknown {
+    return this.src.table.journalRef[this.slot];
+  }
+  set journalRef(ref: unknown) {
+    this.src.table.journalRef[this.slot] = ref;
+  }
+
+  /** A copy that stays valid (for lists handed out, like a scan). */
+  snapshot(): MessageView {
+    const { id, seq, priority, payload, attributes, enqueuedAt, deliveryCount } = this;
+    return { id, seq, priority, payload, attributes, enqueuedAt, deliveryCount };
+  }
 }

@@ -54,25 +54,6 @@ export class PriorityHeap<T extends HeapItem> {
     return all;
   }
 
-  /**
-   * The first `limit` items in heap order, without changing the heap: O(k log k), walking
-   * the heap's tree with a small frontier heap of candidates.
-   */
-  firstInOrder(limit: number): T[] {
-    const out: T[] = [];
-    const items = this.items;
-    const frontier = new PriorityHeap<{ heapIndex: number; at: number }>((a, b) => this.before(items[a.at], items[b.at]));
-    if (items.length > 0) frontier.push({ heapIndex: -1, at: 0 });
-    while (out.length < limit && frontier.size > 0) {
-      const { at } = frontier.pop() as { at: number };
-      out.push(items[at]);
-      for (const child of [2 * at + 1, 2 * at + 2]) {
-        if (child < items.length) frontier.push({ heapIndex: -1, at: child });
-      }
-    }
-    return out;
-  }
-
   private removeAt(i: number): void {
     const items = this.items;
     const removed = items[i];

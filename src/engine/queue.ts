@@ -1,12 +1,13 @@
 /**
- * One named queue: its ready heap, its live messages by id, its consumers, its counters.
+ * One named queue: its ready heap, its live messages (slots of the broker's MessageTable),
+ * its client-chosen ids, its consumers, its counters.
  *
  * Invariants:
- * - `live` holds every message that is ready, delayed or in flight, in enqueue order (Map
- *   insertion order), so ids are unique among live messages and the oldest ready message is
- *   the first ready one met walking `live`.
- * - `ready` holds exactly the Ready messages; `delayedCount` and `inFlightCount` count the
- *   other two states.
+ * - Every slot with `queueId === this.id` is on this queue's live list (the order messages
+ *   entered it); `liveCount` counts them. Ids are unique among them: a server id names its
+ *   own slot and sequence number; a client id is in `clientIds`.
+ * - The heap holds exactly the Ready slots; `delayedCount` and `inFlightCount` count the
+ *   other two states; Delayed and InFlight slots are in the timer wheel.
  * - A message is leased to at most one consumer at a time; leasing, acking, nacking and
  *   expiry are the only state changes, and each is journaled before it takes effect where
  *   the journal can refuse it.
@@ -14,12 +15,14 @@
  *   to the back: competing streams are served round robin.
  */
 import { CoraError, errors } from '../errors';
-import { newReceipt } from '../ids';
+import { newReceipt, parseServerId } from '../ids';
 import type { Journal } from '../storage/journal';
-import { Consumer } from './consumer';
-import { deliveredBefore, Message, MessageState, type Attributes, type MessageView } from './message';
-import { PriorityHeap } from './priority-heap';
-import type { TimerWheel, TimerEntry } from './timer-wheel';
+import type { Consumer } from './consumer';
+import { NO_ATTRIBUTES, type Attributes, type MessageView, type SlotView } from './message';
+import { SlotState, type MessageTable } from './message-table';
+import type { PayloadStore } from './payload-store';
+import { SlotHeap } from './slot-heap';
+import type { TimerWheel } from './timer-wheel';
 
 /** A queue's configuration with every default applied. Times in ms. */
 export interface QueueSettings {
@@ -35,18 +38,25 @@ export type DeadLetterReason = 'nacked' | 'lease-expired';
 
 /** What a queue needs from its broker. */
 export interface BrokerContext {
-  readonly wheel: TimerWheel<TimerEntry>;
+  readonly table: MessageTable;
+  readonly payloads: PayloadStore;
+  readonly wheel: TimerWheel;
   readonly journal: Journal;
+  /** Cursors for journal records and for deliveries. */
+  readonly journalView: SlotView;
+  readonly deliveryView: SlotView;
   nextSeq(): number;
-  newId(now: number): string;
+  idOf(slot: number): string;
   findQueue(name: string): Queue | undefined;
-  deadLettered(from: Queue, to: Queue | undefined, message: Message, reason: DeadLetterReason): void;
+  /** (Re)arms or clears a consumer's wait timer. */
+  setWait(c: Consumer, at: number | null): void;
+  deadLettered(from: Queue, to: Queue | undefined, id: string, reason: DeadLetterReason, deliveryCount: number): void;
 }
 
 export interface NewMessage {
   /** null: the broker makes one. */
   id: string | null;
-  payload: Buffer;
+  payload: Uint8Array;
   priority: number;
   delayMs: number;
   attributes: Attributes;
@@ -59,6 +69,15 @@ export interface Totals {
   nacked: number;
   expired: number;
   deadLettered: number;
+}
+
+/** A live message as `Queue.messages()` shows it. */
+export interface MessageSnapshot extends MessageView {
+  state: 'ready' | 'delayed' | 'in-flight';
+  /** When a delayed message becomes ready, or an in-flight lease ends; null when ready. */
+  dueAt: number | null;
+  /** The current delivery's receipt, or null. */
+  receipt: string | null;
 }
 
 export interface QueueStats {
@@ -82,57 +101,131 @@ export const DLQ_ATTRIBUTE = {
   originalId: 'coramq.dead-letter.original-id',
 } as const;
 
+const NONE = -1;
+
 export class Queue {
-  readonly ready = new PriorityHeap<Message>(deliveredBefore);
-  readonly live = new Map<string, Message>();
+  readonly heap: SlotHeap;
+  readonly clientIds = new Map<string, number>();
   readonly consumers = new Set<Consumer>();
   readonly totals: Totals = { enqueued: 0, delivered: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0 };
   delayedCount = 0;
   inFlightCount = 0;
+  private liveCount = 0;
+  private liveHead = NONE;
+  private liveTail = NONE;
   private waitingHead: Consumer | null = null;
   private waitingTail: Consumer | null = null;
 
   constructor(
+    /** The broker's number for this queue (the table's `queueId`). */
+    readonly id: number,
     readonly name: string,
     readonly settings: QueueSettings,
     readonly createdAt: number,
     private readonly ctx: BrokerContext,
-  ) {}
+  ) {
+    this.heap = new SlotHeap(ctx.table);
+  }
 
   get depth(): number {
-    return this.live.size;
+    return this.liveCount;
+  }
+
+  get readyCount(): number {
+    return this.heap.size;
+  }
+
+  /**
+   * The slot of live message `id` in this queue, or -1. A server id names its slot and
+   * sequence number; any other id is a client's, in `clientIds`. (A client id that equals a
+   * live server id is that message's id, so trying the server form first is exact.)
+   */
+  find(id: string): number {
+    const named = parseServerId(id);
+    if (named !== null) {
+      const t = this.ctx.table;
+      const s = named.slot;
+      if (s < t.capacity && t.state[s] !== SlotState.Free && t.queueId[s] === this.id && t.seq[s] === named.seq && t.extras[s]?.clientId === undefined) {
+        return s;
+      }
+    }
+    return this.clientIds.get(id) ?? NONE;
+  }
+
+  /**
+   * Every live message as a snapshot, in the order they entered the queue: for inspection
+   * and tests (it copies; not for hot paths).
+   */
+  messages(): MessageSnapshot[] {
+    const out: MessageSnapshot[] = [];
+    for (let s = this.liveHead; s !== NONE; s = this.ctx.table.liveNext[s]) out.push(this.snapshot(s));
+    return out;
+  }
+
+  /** The live message `id` as a snapshot, or undefined. */
+  message(id: string): MessageSnapshot | undefined {
+    const slot = this.find(id);
+    return slot === NONE ? undefined : this.snapshot(slot);
+  }
+
+  private snapshot(slot: number): MessageSnapshot {
+    const t = this.ctx.table;
+    const state = t.state[slot] === SlotState.Ready ? 'ready' : t.state[slot] === SlotState.Delayed ? 'delayed' : 'in-flight';
+    return {
+      ...this.ctx.journalView.at(slot).snapshot(),
+      state,
+      dueAt: state === 'ready' ? null : this.ctx.wheel.expiryOf(slot),
+      receipt: t.receipt[slot] ?? null,
+    };
   }
 
   // ---- producing ----
 
   enqueue(input: NewMessage, now: number): { id: string; duplicate: boolean } {
-    if (input.id !== null && this.live.has(input.id)) return { id: input.id, duplicate: true };
-    if (this.live.size >= this.settings.maxDepth) {
-      throw new CoraError(
-        'QUEUE_FULL',
-        `queue '${this.name}' is full: it holds ${this.live.size} messages, its max_depth`,
-      );
+    if (input.id !== null && this.find(input.id) !== NONE) return { id: input.id, duplicate: true };
+    if (this.liveCount >= this.settings.maxDepth) {
+      throw new CoraError('QUEUE_FULL', `queue '${this.name}' is full: it holds ${this.liveCount} messages, its max_depth`);
     }
-    const id = input.id ?? this.ctx.newId(now);
-    const m = new Message(this, id, this.ctx.nextSeq(), input.priority, input.payload, input.attributes, now);
+    const { table: t, payloads } = this.ctx;
+    const slot = t.alloc();
+    const seq = this.ctx.nextSeq();
+    t.seq[slot] = seq;
+    t.enqueuedAt[slot] = now;
+    t.priority[slot] = input.priority;
+    t.deliveryCount[slot] = 0;
+    t.queueId[slot] = this.id;
+    if (input.id !== null || input.attributes !== NO_ATTRIBUTES) {
+      t.extras[slot] = {
+        clientId: input.id ?? undefined,
+        attributes: input.attributes === NO_ATTRIBUTES ? undefined : input.attributes,
+      };
+    }
+    payloads.put(slot, input.payload);
     const readyAt = now + input.delayMs;
-    this.ctx.journal.enqueued(this.name, m, readyAt); // may refuse (disk full): before any change
-    this.live.set(id, m);
+    const view = this.ctx.journalView.at(slot);
+    try {
+      this.ctx.journal.enqueued(this.name, view, readyAt); // may refuse (disk full): undo, change nothing
+    } catch (err) {
+      payloads.drop(slot);
+      t.release(slot);
+      throw err;
+    }
+    const id = view.id;
+    this.link(slot, input.id ?? undefined);
     this.totals.enqueued++;
-    this.admit(m, readyAt, now);
+    this.admit(slot, readyAt, now);
     return { id, duplicate: false };
   }
 
   /** Puts a live message in line: ready now, or delayed until `readyAt`. */
-  admit(m: Message, readyAt: number, now: number): void {
+  private admit(slot: number, readyAt: number, now: number): void {
     if (readyAt > now) {
-      m.state = MessageState.Delayed;
-      m.expiresAt = readyAt;
-      this.ctx.wheel.add(m);
+      this.ctx.table.state[slot] = SlotState.Delayed;
+      this.ctx.wheel.add(slot, readyAt);
       this.delayedCount++;
     } else {
-      m.state = MessageState.Ready;
-      this.ready.push(m);
+      this.ctx.table.state[slot] = SlotState.Ready;
+      this.heap.push(slot);
       this.dispatch(now);
     }
   }
@@ -142,11 +235,7 @@ export class Queue {
   subscribe(c: Consumer, now: number): void {
     this.consumers.add(c);
     c.owner = this;
-    const expiry = c.waitExpiry(now);
-    if (expiry !== null) {
-      c.expiresAt = expiry;
-      this.ctx.wheel.add(c);
-    }
+    this.ctx.setWait(c, c.waitExpiry(now));
     this.offer(c, now);
   }
 
@@ -154,7 +243,7 @@ export class Queue {
     if (!this.consumers.delete(c)) return;
     c.owner = null;
     this.unwait(c);
-    this.ctx.wheel.cancel(c);
+    this.ctx.setWait(c, null);
   }
 
   /** Call when `c` may have gained capacity (a slot freed, backpressure lifted). */
@@ -167,203 +256,278 @@ export class Queue {
 
   /** Leases ready messages to waiting consumers, round robin, while both last. */
   dispatch(now: number): void {
-    while (this.ready.size > 0) {
+    while (this.heap.size > 0) {
       const c = this.waitingHead;
       if (c === null) return;
       this.unwait(c);
       if (!c.hasCapacity) continue;
-      this.lease(this.ready.pop() as Message, c, now);
+      this.lease(this.heap.pop(), c, now);
       if (c.hasCapacity) this.enwait(c);
     }
   }
 
-  private lease(m: Message, c: Consumer, now: number): void {
-    m.state = MessageState.InFlight;
-    m.deliveryCount++;
-    m.receipt = newReceipt();
-    m.expiresAt = now + c.visibilityTimeoutMs;
-    this.ctx.wheel.add(m);
+  private lease(slot: number, c: Consumer, now: number): void {
+    const t = this.ctx.table;
+    t.state[slot] = SlotState.InFlight;
+    ++t.deliveryCount[slot];
+    t.receipt[slot] = newReceipt();
+    t.holder[slot] = c;
+    this.ctx.wheel.add(slot, now + c.visibilityTimeoutMs);
     this.inFlightCount++;
     this.totals.delivered++;
-    c.took(m);
-    this.ctx.journal.delivered(this.name, m);
-    if (c.idleMs !== null) {
-      const expiry = c.waitExpiry(now) as number;
-      if (expiry !== c.expiresAt) this.ctx.wheel.reschedule(c, expiry);
-    }
-    c.sink.deliver(m, c);
+    c.inFlight++;
+    c.remaining--;
+    const view = this.ctx.deliveryView.at(slot);
+    this.ctx.journal.delivered(this.name, view);
+    if (c.idleMs !== null) this.ctx.setWait(c, c.waitExpiry(now));
+    c.sink.deliver(view, c);
   }
 
   // ---- settling deliveries ----
 
-  /** The message in flight under `receipt` (null: the current delivery, whichever it is). */
-  private inFlight(id: string, receipt: string | null): Message {
-    const m = this.live.get(id);
-    if (m === undefined || m.state !== MessageState.InFlight) throw errors.notInFlight(this.name, id);
-    if (receipt !== null && m.receipt !== receipt) throw errors.staleReceipt(this.name, id);
-    return m;
+  /** The slot in flight under `receipt` (null: the current delivery, whichever it is). */
+  private inFlight(id: string, receipt: string | null): number {
+    const slot = this.find(id);
+    const t = this.ctx.table;
+    if (slot === NONE || t.state[slot] !== SlotState.InFlight) throw errors.notInFlight(this.name, id);
+    if (receipt !== null && t.receipt[slot] !== receipt) throw errors.staleReceipt(this.name, id);
+    return slot;
   }
 
   ack(id: string, receipt: string | null, now: number): void {
-    const m = this.inFlight(id, receipt);
-    this.ctx.journal.removed(this.name, m);
+    const slot = this.inFlight(id, receipt);
+    this.ctx.journal.removed(this.name, this.ctx.journalView.at(slot));
     this.totals.acked++;
-    this.forget(m);
-    this.ctx.wheel.cancel(m);
+    this.ctx.wheel.cancel(slot);
     this.inFlightCount--;
-    this.freeSlot(this.detach(m), now);
+    const holder = this.detach(slot);
+    this.forget(slot);
+    this.freeSlot(holder, now);
   }
 
   /** Returns whether the message ran out of deliveries and left the queue. */
   nack(id: string, receipt: string | null, delayMs: number, now: number): boolean {
-    const m = this.inFlight(id, receipt);
-    this.ctx.wheel.cancel(m);
+    const slot = this.inFlight(id, receipt);
+    this.ctx.wheel.cancel(slot);
     this.inFlightCount--;
     this.totals.nacked++;
-    const holder = this.detach(m);
-    const deadLettered = this.requeue(m, delayMs, now, 'nacked');
+    const holder = this.detach(slot);
+    const deadLettered = this.requeue(slot, delayMs, now, 'nacked');
     this.freeSlot(holder, now);
     return deadLettered;
   }
 
   /** Moves the end of the current lease to `now + timeoutMs`; returns the new end. */
   extend(id: string, receipt: string | null, timeoutMs: number, now: number): number {
-    const m = this.inFlight(id, receipt);
-    this.ctx.wheel.reschedule(m, now + timeoutMs);
-    return m.expiresAt;
+    const slot = this.inFlight(id, receipt);
+    this.ctx.wheel.reschedule(slot, now + timeoutMs);
+    return this.ctx.wheel.expiryOf(slot);
   }
 
-  /** The wheel fired for `m`: its delay is over, or its lease expired. */
-  onTimer(m: Message, now: number): void {
-    if (m.state === MessageState.Delayed) {
+  /** The wheel fired for `slot`: its delay is over, or its lease expired. */
+  onTimer(slot: number, now: number): void {
+    const t = this.ctx.table;
+    if (t.state[slot] === SlotState.Delayed) {
       this.delayedCount--;
-      m.state = MessageState.Ready;
-      this.ready.push(m);
+      t.state[slot] = SlotState.Ready;
+      this.heap.push(slot);
       this.dispatch(now);
-    } else if (m.state === MessageState.InFlight) {
+    } else if (t.state[slot] === SlotState.InFlight) {
       this.inFlightCount--;
       this.totals.expired++;
-      const holder = this.detach(m);
-      this.requeue(m, 0, now, 'lease-expired');
+      const holder = this.detach(slot);
+      this.requeue(slot, 0, now, 'lease-expired');
       this.freeSlot(holder, now);
     }
   }
 
   /**
-   * Ends the current delivery's hold on `m`; returns the consumer that held it. The slot
-   * is freed (freeSlot) only after the message is back in line, so a redelivered message
-   * keeps its place ahead of later ones.
+   * Ends the current delivery's hold on `slot`; returns the consumer that held it. The
+   * consumer's slot is freed (freeSlot) only after the message is back in line, so a
+   * redelivered message keeps its place ahead of later ones.
    */
-  private detach(m: Message): Consumer | null {
-    const holder = m.holder;
-    m.holder = null;
-    m.receipt = '';
+  private detach(slot: number): Consumer | undefined {
+    const t = this.ctx.table;
+    const holder = t.holder[slot];
+    t.holder[slot] = undefined;
+    t.receipt[slot] = undefined;
     return holder;
   }
 
-  private freeSlot(holder: Consumer | null, now: number): void {
-    if (holder !== null) {
+  private freeSlot(holder: Consumer | undefined, now: number): void {
+    if (holder !== undefined) {
       holder.inFlight--;
       this.offer(holder, now);
     }
   }
 
-  private requeue(m: Message, delayMs: number, now: number, reason: DeadLetterReason): boolean {
+  private requeue(slot: number, delayMs: number, now: number, reason: DeadLetterReason): boolean {
     const max = this.settings.maxDeliveries;
-    if (max > 0 && m.deliveryCount >= max && this.deadLetter(m, reason, now)) return true;
+    if (max > 0 && this.ctx.table.deliveryCount[slot] >= max && this.deadLetter(slot, reason, now)) return true;
     const readyAt = now + delayMs;
-    if (reason === 'nacked') this.ctx.journal.requeued(this.name, m, readyAt);
-    this.admit(m, readyAt, now);
+    if (reason === 'nacked') this.ctx.journal.requeued(this.name, this.ctx.journalView.at(slot), readyAt);
+    this.admit(slot, readyAt, now);
     return false;
   }
 
   /**
-   * Moves `m` to the dead-letter queue (or drops it when there is none). Returns false, and
-   * changes nothing, when the dead-letter queue cannot take it (its storage refused): the
-   * message then stays in this queue rather than being lost.
+   * Moves the message to the dead-letter queue (or drops it when there is none). Returns
+   * false, and changes nothing, when the dead-letter queue's storage refuses it: the message
+   * then stays in this queue rather than being lost.
    */
-  private deadLetter(m: Message, reason: DeadLetterReason, now: number): boolean {
+  deadLetter(slot: number, reason: DeadLetterReason, now: number): boolean {
     const dlq = this.settings.deadLetterQueue === '' ? undefined : this.ctx.findQueue(this.settings.deadLetterQueue);
+    const id = this.ctx.idOf(slot);
+    const count = this.ctx.table.deliveryCount[slot];
     if (dlq !== undefined) {
       try {
-        dlq.acceptDeadLetter(m, this.name, reason, now);
+        dlq.acceptDeadLetter(slot, this, id, reason, now);
       } catch (err) {
         if (err instanceof CoraError && err.code === 'STORAGE_FULL') return false;
         throw err;
       }
+    } else {
+      this.ctx.journal.removed(this.name, this.ctx.journalView.at(slot));
+      this.forget(slot);
     }
-    this.ctx.journal.removed(this.name, m);
     this.totals.deadLettered++;
-    this.forget(m);
-    this.ctx.deadLettered(this, dlq, m, reason);
+    this.ctx.deadLettered(this, dlq, id, reason, count);
     return true;
   }
 
-  private acceptDeadLetter(m: Message, from: string, reason: DeadLetterReason, now: number): void {
+  /**
+   * Takes over `slot` from `from` as a dead letter: the same payload and priority, a new
+   * sequence number and enqueue time here (it joins the end of the line), its id kept
+   * (unless taken here: then a new one, the old in an attribute), its delivery count reset,
+   * attributes saying where it came from and why. Journaled here first, then removed there,
+   * so a crash in between duplicates rather than loses it.
+   */
+  private acceptDeadLetter(slot: number, from: Queue, oldId: string, reason: DeadLetterReason, now: number): void {
+    const t = this.ctx.table;
+    const old = { seq: t.seq[slot], enqueuedAt: t.enqueuedAt[slot], extras: t.extras[slot], count: t.deliveryCount[slot], ref: t.journalRef[slot] };
     const attributes: Record<string, string> = {
-      ...m.attributes,
-      [DLQ_ATTRIBUTE.sourceQueue]: from,
+      ...old.extras?.attributes,
+      [DLQ_ATTRIBUTE.sourceQueue]: from.name,
       [DLQ_ATTRIBUTE.reason]: reason,
-      [DLQ_ATTRIBUTE.deliveryCount]: String(m.deliveryCount),
+      [DLQ_ATTRIBUTE.deliveryCount]: String(old.count),
     };
-    let id = m.id;
-    if (this.live.has(id)) {
-      attributes[DLQ_ATTRIBUTE.originalId] = id;
-      id = this.ctx.newId(now);
+    let clientId: string | undefined = oldId; // kept as given: the new seq no longer names it
+    if (this.find(oldId) !== NONE) {
+      attributes[DLQ_ATTRIBUTE.originalId] = oldId;
+      clientId = undefined; // the message takes the server id of its new seq and slot
     }
-    const copy = new Message(this, id, this.ctx.nextSeq(), m.priority, m.payload, attributes, now);
-    this.ctx.journal.enqueued(this.name, copy, now);
-    this.live.set(id, copy);
+    const seq = this.ctx.nextSeq();
+    t.seq[slot] = seq;
+    t.enqueuedAt[slot] = now;
+    t.extras[slot] = { clientId, attributes };
+    t.deliveryCount[slot] = 0;
+    t.queueId[slot] = this.id;
+    t.journalRef[slot] = undefined;
+    try {
+      this.ctx.journal.enqueued(this.name, this.ctx.journalView.at(slot), now);
+    } catch (err) {
+      t.seq[slot] = old.seq;
+      t.enqueuedAt[slot] = old.enqueuedAt;
+      t.extras[slot] = old.extras;
+      t.deliveryCount[slot] = old.count;
+      t.queueId[slot] = from.id;
+      t.journalRef[slot] = old.ref;
+      throw err;
+    }
+    // The source's tombstone names the message as it was there.
+    const payload = this.ctx.payloads.view(slot);
+    const priority = t.priority[slot];
+    this.ctx.journal.removed(from.name, {
+      id: oldId,
+      seq: old.seq,
+      priority,
+      payload,
+      attributes: old.extras?.attributes ?? NO_ATTRIBUTES,
+      enqueuedAt: old.enqueuedAt,
+      deliveryCount: old.count,
+      journalRef: old.ref,
+    });
+    from.unlink(slot, old.extras?.clientId);
+    this.link(slot, clientId);
     this.totals.enqueued++;
-    this.admit(copy, now, now);
+    this.admit(slot, now, now);
   }
 
   // ---- whole-queue operations ----
 
   /** Drops every ready and delayed message; returns how many. */
   purge(): number {
+    const t = this.ctx.table;
     let purged = 0;
-    for (const m of this.live.values()) {
-      if (m.state === MessageState.InFlight) continue;
-      this.ctx.journal.removed(this.name, m);
-      if (m.state === MessageState.Delayed) this.ctx.wheel.cancel(m);
-      this.forget(m);
-      purged++;
+    this.heap.clear();
+    for (let s = this.liveHead; s !== NONE; ) {
+      const next = t.liveNext[s];
+      if (t.state[s] !== SlotState.InFlight) {
+        this.ctx.journal.removed(this.name, this.ctx.journalView.at(s));
+        this.ctx.wheel.cancel(s);
+        this.forget(s);
+        purged++;
+      }
+      s = next;
     }
-    this.ready.clear();
     this.delayedCount = 0;
     return purged;
   }
 
-  /** Ends every consumer and unschedules every message: the queue is being deleted. */
+  /** Ends every consumer and frees every message: the queue is being deleted. */
   destroy(reason: CoraError): void {
     for (const c of [...this.consumers]) {
       this.unsubscribe(c);
       c.sink.closed(reason);
     }
-    for (const m of this.live.values()) {
-      this.ctx.wheel.cancel(m);
-      m.state = MessageState.Gone;
+    const t = this.ctx.table;
+    this.heap.clear();
+    for (let s = this.liveHead; s !== NONE; ) {
+      const next = t.liveNext[s];
+      this.ctx.wheel.cancel(s);
+      this.forget(s);
+      s = next;
     }
-    this.live.clear();
-    this.ready.clear();
     this.delayedCount = this.inFlightCount = 0;
   }
 
   /** How long the oldest ready message has waited, in ms (0 when none is ready). */
   oldestReadyAge(now: number): number {
-    if (this.ready.size === 0) return 0;
-    for (const m of this.live.values()) {
-      if (m.state === MessageState.Ready) return Math.max(0, now - m.enqueuedAt);
+    if (this.heap.size === 0) return 0;
+    const t = this.ctx.table;
+    for (let s = this.liveHead; s !== NONE; s = t.liveNext[s]) {
+      if (t.state[s] === SlotState.Ready) return Math.max(0, now - t.enqueuedAt[s]);
     }
     return 0;
+  }
+
+  /** Up to `limit` ready messages in delivery order, unchanged (copies). */
+  peekReady(limit: number): MessageView[] {
+    return this.heap.firstInOrder(limit).map((s) => this.ctx.journalView.at(s).snapshot());
+  }
+
+  /**
+   * Restores a message from storage into `slot` (columns and payload already set). One that
+   * was in flight when the server stopped has lost its lease: it comes back in flight with
+   * the lease already over, so the next tick expires it like any lease (back in line keeping
+   * its delivery count, or to the dead-letter queue when out of deliveries).
+   */
+  restore(slot: number, clientId: string | undefined, readyAt: number, leaseLost: boolean, now: number): void {
+    this.link(slot, clientId);
+    if (!leaseLost) {
+      this.admit(slot, readyAt, now);
+      return;
+    }
+    this.ctx.table.state[slot] = SlotState.InFlight;
+    this.ctx.wheel.add(slot, now);
+    this.inFlightCount++;
   }
 
   /** The queue's counts and counters now, for the protocol layers to show. */
   stats(now: number): QueueStats {
     const t = this.totals;
     return {
-      ready: this.ready.size,
+      ready: this.heap.size,
       delayed: this.delayedCount,
       inFlight: this.inFlightCount,
       consumers: this.consumers.size,
@@ -377,32 +541,36 @@ export class Queue {
     };
   }
 
-  /** Up to `limit` ready messages in delivery order, unchanged. */
-  peekReady(limit: number): MessageView[] {
-    return this.ready.firstInOrder(limit);
+  /** Puts `slot` on the live list (and its client id in the index). */
+  private link(slot: number, clientId: string | undefined): void {
+    const t = this.ctx.table;
+    t.livePrev[slot] = this.liveTail;
+    t.liveNext[slot] = NONE;
+    if (this.liveTail !== NONE) t.liveNext[this.liveTail] = slot;
+    else this.liveHead = slot;
+    this.liveTail = slot;
+    this.liveCount++;
+    if (clientId !== undefined) this.clientIds.set(clientId, slot);
   }
 
-  /**
-   * Restores a message from storage (no journaling, no dispatch: nobody is subscribed yet).
-   * One that was in flight when the server stopped has lost its lease: it comes back in
-   * flight with the lease already over, so the next tick expires it like any lease (back in
-   * line keeping its delivery count, or to the dead-letter queue when out of deliveries).
-   */
-  restore(m: Message, readyAt: number, leaseLost: boolean, now: number): void {
-    this.live.set(m.id, m);
-    if (!leaseLost) {
-      this.admit(m, readyAt, now);
-      return;
-    }
-    m.state = MessageState.InFlight;
-    m.expiresAt = now;
-    this.ctx.wheel.add(m);
-    this.inFlightCount++;
+  /** Takes `slot` off the live list (and `clientId`, its client id here, off the index). */
+  private unlink(slot: number, clientId = this.ctx.table.extras[slot]?.clientId): void {
+    const t = this.ctx.table;
+    const prev = t.livePrev[slot];
+    const next = t.liveNext[slot];
+    if (prev !== NONE) t.liveNext[prev] = next;
+    else this.liveHead = next;
+    if (next !== NONE) t.livePrev[next] = prev;
+    else this.liveTail = prev;
+    this.liveCount--;
+    if (clientId !== undefined) this.clientIds.delete(clientId);
   }
 
-  private forget(m: Message): void {
-    this.live.delete(m.id);
-    m.state = MessageState.Gone;
+  /** The message is gone: off the list, its payload and slot freed. */
+  private forget(slot: number): void {
+    this.unlink(slot);
+    this.ctx.payloads.drop(slot);
+    this.ctx.table.release(slot);
   }
 
   private enwait(c: Consumer): void {

@@ -1,6 +1,7 @@
 /**
  * A hierarchical timing wheel (after Kafka's TimingWheel), driven from outside: it never
- * arms a timer itself. Times are integer milliseconds.
+ * arms a timer itself. Entries are integer handles (message slots); the wheel keeps their
+ * expiry and links in typed arrays, so scheduling allocates nothing. Times are integer ms.
  *
  * How it works. Level 0 has `wheelSize` buckets of 1 ms each, so it covers the next
  * `wheelSize` ms. Level L has buckets of wheelSize^L ms and covers wheelSize times that;
@@ -18,44 +19,41 @@
  * 65,536 that bucket comes due and the entry moves to level 1 (bucket due at 69,888),
  * then at 69,888 to level 0 (bucket due at 70,000), where it fires.
  *
- * Invariants: an entry is linked into at most one bucket (`timerBucket`); insert and cancel
- * are O(1) apart from the bucket heap (O(log buckets), and only when a bucket goes from
- * empty to used); an entry fires once, never before its `expiresAt` and at the first
- * `advance(now)` with now >= expiresAt; a cancelled entry never fires.
+ * Invariants: a handle is linked into at most one bucket (`bucketOf[h]`, -1 when not
+ * scheduled); insert and cancel are O(1) apart from the bucket heap (O(log buckets), and
+ * only when a bucket goes from empty to used); an entry fires once, never before its expiry
+ * and at the first `advance(now)` with now >= expiry; a cancelled entry never fires.
  */
 import { PriorityHeap, type HeapItem } from './priority-heap';
 
-/** An intrusive wheel entry: subclasses (messages, stream wait timers) are linked in directly. */
-export abstract class TimerEntry {
-  expiresAt = 0;
-  timerNext: TimerEntry | null = null;
-  timerPrev: TimerEntry | null = null;
-  timerBucket: Bucket | null = null;
+const NONE = -1;
 
-  get scheduled(): boolean {
-    return this.timerBucket !== null;
-  }
-}
-
-export class Bucket implements HeapItem {
+class Bucket implements HeapItem {
   heapIndex = -1;
   /** When the bucket is due; -1 while it holds nothing and is off the heap. */
   expiration = -1;
-  head: TimerEntry | null = null;
+  head = NONE;
+  constructor(readonly id: number) {}
 }
 
 interface Level {
   tick: number;
   interval: number;
   currentTime: number;
-  buckets: Bucket[];
+  /** Bucket ids of this level. */
+  first: number;
 }
 
-export class TimerWheel<T extends TimerEntry = TimerEntry> {
+export class TimerWheel {
+  private expiry: Float64Array;
+  private next: Int32Array;
+  private prev: Int32Array;
+  private bucketOf: Int32Array;
+  private readonly buckets: Bucket[] = [];
   private readonly levels: Level[] = [];
   private readonly due = new PriorityHeap<Bucket>((a, b) => a.expiration < b.expiration);
   /** Entries added when already due: fired by the next advance(). */
-  private readonly overdue = new Bucket();
+  private readonly overdue: Bucket;
   private count = 0;
 
   /**
@@ -66,7 +64,13 @@ export class TimerWheel<T extends TimerEntry = TimerEntry> {
     startMs: number,
     private readonly wheelSize = 256,
     private readonly onEarlier?: (deadline: number) => void,
+    capacity = 1024,
   ) {
+    this.expiry = new Float64Array(capacity);
+    this.next = new Int32Array(capacity);
+    this.prev = new Int32Array(capacity);
+    this.bucketOf = new Int32Array(capacity).fill(NONE);
+    this.overdue = this.newBucket();
     this.levels.push(this.newLevel(1, startMs));
   }
 
@@ -75,9 +79,19 @@ export class TimerWheel<T extends TimerEntry = TimerEntry> {
     return this.count;
   }
 
-  /** The wheel's current time: the last time given to advance() (or the start time). */
-  get now(): number {
-    return this.levels[0].currentTime;
+  /** Makes room for handles below `capacity`. */
+  grow(capacity: number): void {
+    if (capacity <= this.expiry.length) return;
+    const grow = <T extends Float64Array | Int32Array>(old: T, make: (n: number) => T, fill?: number): T => {
+      const a = make(capacity);
+      if (fill !== undefined) a.fill(fill, old.length);
+      a.set(old);
+      return a;
+    };
+    this.expiry = grow(this.expiry, (n) => new Float64Array(n));
+    this.next = grow(this.next, (n) => new Int32Array(n));
+    this.prev = grow(this.prev, (n) => new Int32Array(n));
+    this.bucketOf = grow(this.bucketOf, (n) => new Int32Array(n), NONE);
   }
 
   /** When advance() next has work to do: a bucket's due time (maybe early), or null. */
@@ -86,31 +100,40 @@ export class TimerWheel<T extends TimerEntry = TimerEntry> {
     return top === undefined ? null : top.expiration;
   }
 
-  /**
-   * Schedules `entry` at `entry.expiresAt` (must not be scheduled already). A fractional
-   * time is rounded up to the next millisecond: an entry never fires early.
-   */
-  add(entry: T): void {
-    entry.expiresAt = Math.ceil(entry.expiresAt);
-    this.count++;
-    this.place(entry);
+  isScheduled(h: number): boolean {
+    return this.bucketOf[h] !== NONE;
   }
 
-  /** Unschedules `entry`; returns whether it was scheduled. O(1). */
-  cancel(entry: T): boolean {
-    const bucket = entry.timerBucket;
-    if (bucket === null) return false;
-    unlink(bucket, entry);
+  /** The expiry `h` was scheduled at (kept after it fires). */
+  expiryOf(h: number): number {
+    return this.expiry[h];
+  }
+
+  /**
+   * Schedules handle `h` at `at` (it must not be scheduled). A fractional time is rounded
+   * up to the next millisecond: an entry never fires early.
+   */
+  add(h: number, at: number): void {
+    this.expiry[h] = Math.ceil(at);
+    this.count++;
+    this.place(h);
+  }
+
+  /** Unschedules `h`; returns whether it was scheduled. O(1). */
+  cancel(h: number): boolean {
+    const b = this.bucketOf[h];
+    if (b === NONE) return false;
+    const bucket = this.buckets[b];
+    this.unlink(bucket, h);
     this.count--;
-    if (bucket.head === null && this.due.remove(bucket)) bucket.expiration = -1;
+    if (bucket.head === NONE && this.due.remove(bucket)) bucket.expiration = -1;
     return true;
   }
 
-  /** Moves `entry` to a new expiry (scheduled or not). */
-  reschedule(entry: T, expiresAt: number): void {
-    this.cancel(entry);
-    entry.expiresAt = expiresAt;
-    this.add(entry);
+  /** Moves `h` to a new expiry (scheduled or not). */
+  reschedule(h: number, at: number): void {
+    this.cancel(h);
+    this.add(h, at);
   }
 
   /**
@@ -118,53 +141,52 @@ export class TimerWheel<T extends TimerEntry = TimerEntry> {
    * due bucket. `fire` may add or cancel entries, including ones due at once: they fire in
    * this same call.
    */
-  advance(now: number, fire: (entry: T) => void): void {
+  advance(now: number, fire: (h: number) => void): void {
     const due = this.due;
     for (let b = due.peek(); b !== undefined && b.expiration <= now; b = due.peek()) {
       due.pop();
       this.setTime(b.expiration);
-      let e = b.head;
-      b.head = null;
+      let h = b.head;
+      b.head = NONE;
       b.expiration = -1;
-      while (e !== null) {
-        const next = e.timerNext;
-        e.timerNext = e.timerPrev = null;
-        e.timerBucket = null;
-        if (e.expiresAt <= now) {
+      while (h !== NONE) {
+        const next = this.next[h];
+        this.bucketOf[h] = NONE;
+        if (this.expiry[h] <= now) {
           this.count--;
-          fire(e as T);
+          fire(h);
         } else {
-          this.place(e);
+          this.place(h);
         }
-        e = next;
+        h = next;
       }
     }
     if (now > this.levels[0].currentTime) this.setTime(now);
   }
 
-  private place(entry: TimerEntry): void {
-    const t = entry.expiresAt;
+  private place(h: number): void {
+    const t = this.expiry[h];
     const level0 = this.levels[0];
     if (t < level0.currentTime + level0.tick) {
-      this.link(this.overdue, entry, level0.currentTime);
+      this.link(this.overdue, h, level0.currentTime);
       return;
     }
     for (let i = 0; ; i++) {
       const level = i < this.levels.length ? this.levels[i] : this.addLevel();
       if (t < level.currentTime + level.interval) {
         const virtualId = Math.floor(t / level.tick);
-        this.link(level.buckets[virtualId % this.wheelSize], entry, virtualId * level.tick);
+        this.link(this.buckets[level.first + (virtualId % this.wheelSize)], h, virtualId * level.tick);
         return;
       }
     }
   }
 
-  private link(bucket: Bucket, entry: TimerEntry, expiration: number): void {
-    entry.timerBucket = bucket;
-    entry.timerPrev = null;
-    entry.timerNext = bucket.head;
-    if (bucket.head !== null) bucket.head.timerPrev = entry;
-    bucket.head = entry;
+  private link(bucket: Bucket, h: number, expiration: number): void {
+    this.bucketOf[h] = bucket.id;
+    this.prev[h] = NONE;
+    this.next[h] = bucket.head;
+    if (bucket.head !== NONE) this.prev[bucket.head] = h;
+    bucket.head = h;
     if (bucket.heapIndex < 0) {
       bucket.expiration = expiration;
       const before = this.due.peek();
@@ -175,10 +197,25 @@ export class TimerWheel<T extends TimerEntry = TimerEntry> {
     }
   }
 
+  private unlink(bucket: Bucket, h: number): void {
+    const prev = this.prev[h];
+    const next = this.next[h];
+    if (prev !== NONE) this.next[prev] = next;
+    else bucket.head = next;
+    if (next !== NONE) this.prev[next] = prev;
+    this.bucketOf[h] = NONE;
+  }
+
   private setTime(time: number): void {
     for (const level of this.levels) {
       if (time >= level.currentTime + level.tick) level.currentTime = time - (time % level.tick);
     }
+  }
+
+  private newBucket(): Bucket {
+    const b = new Bucket(this.buckets.length);
+    this.buckets.push(b);
+    return b;
   }
 
   private addLevel(): Level {
@@ -189,18 +226,8 @@ export class TimerWheel<T extends TimerEntry = TimerEntry> {
   }
 
   private newLevel(tick: number, now: number): Level {
-    const buckets: Bucket[] = new Array(this.wheelSize);
-    for (let i = 0; i < this.wheelSize; i++) buckets[i] = new Bucket();
-    return { tick, interval: tick * this.wheelSize, currentTime: now - (now % tick), buckets };
+    const first = this.buckets.length;
+    for (let i = 0; i < this.wheelSize; i++) this.newBucket();
+    return { tick, interval: tick * this.wheelSize, currentTime: now - (now % tick), first };
   }
-}
-
-function unlink(bucket: Bucket, entry: TimerEntry): void {
-  const prev = entry.timerPrev;
-  const next = entry.timerNext;
-  if (prev !== null) prev.timerNext = next;
-  else bucket.head = next;
-  if (next !== null) next.timerPrev = prev;
-  entry.timerNext = entry.timerPrev = null;
-  entry.timerBucket = null;
 }

@@ -327,7 +327,7 @@ describe('queues and limits', () => {
     expect(broker.purgeQueue('q')).toBe(2);
     advance(2000);
     const q = broker.queue('q');
-    expect([q.ready.size, q.delayedCount, q.inFlightCount, q.depth]).toEqual([0, 0, 1, 1]);
+    expect([q.readyCount, q.delayedCount, q.inFlightCount, q.depth]).toEqual([0, 0, 1, 1]);
     broker.ack('q', 'flying', sink.got[0].receipt);
     expect(q.depth).toBe(0);
   });
@@ -344,7 +344,7 @@ describe('queues and limits', () => {
     expect(q.oldestReadyAge(clock.now())).toBe(750);
     consume('q', { maxMessages: 1 });
     expect(q.oldestReadyAge(clock.now())).toBe(250);
-    expect([q.ready.size, q.delayedCount, q.inFlightCount]).toEqual([1, 1, 1]);
+    expect([q.readyCount, q.delayedCount, q.inFlightCount]).toEqual([1, 1, 1]);
   });
 
   test('listQueues pages in name order', () => {
@@ -384,7 +384,8 @@ describe('restore (what storage replays at start)', () => {
     expect(sink.ids).toHaveLength(3);
     advance(1);
     expect(sink.ids).toEqual(['a', 'b', 'c', 'late']);
-    expect(broker.queue('q').live.get('c')?.seq).toBe(8);
+    expect(broker.queue('q').find('c')).toBeGreaterThanOrEqual(0);
+    expect(broker.table.seq[broker.queue('q').find('c')]).toBe(8);
   });
 
   test('a message whose lease was lost comes back ready at the next tick, keeping its delivery count and place', () => {
@@ -418,5 +419,67 @@ describe('restore (what storage replays at start)', () => {
     expect(consume('dlq').sink.got.map((d) => [d.id, d.attributes[DLQ_ATTRIBUTE.deliveryCount]])).toEqual([['poison', '3']]);
     expect(consume('q').sink.got.map((d) => [d.id, d.deliveryCount])).toEqual([['fine', 3]]);
     expect(broker.queue('nodlq').depth).toBe(0);
+  });
+});
+
+describe('restore: server ids and slots', () => {
+  test('restored messages keep their ids (a server id keeps the slot it names when free), and new ids never collide', () => {
+    const first = engine();
+    first.broker.createQueue('q');
+    const a = first.put('q', { priority: 1 }).id;
+    first.put('q', { id: 'client-b', priority: 1, attributes: { k: 'v' } });
+    const c = first.put('q', { priority: 5, delayMs: 60_000 }).id;
+    const settings = first.broker.queue('q').settings;
+    const enqueuedAt = first.clock.now();
+
+    const second = engine();
+    second.broker.restoreQueue('q', settings, 0);
+    const now = second.clock.now();
+    const out: RestoredMessage = { id: '', seq: 0, priority: 0, payload: Buffer.alloc(0), attributes: {}, enqueuedAt, deliveryCount: 0, readyAt: now, leaseLost: false, journalRef: null };
+    // One object refilled for every call, as the WAL does: the broker must copy.
+    const give = (id: string, seq: number, priority: number, extra: Partial<RestoredMessage> = {}): void => {
+      Object.assign(out, { id, seq, priority, payload: Buffer.from(id), attributes: {}, enqueuedAt, readyAt: now, ...extra });
+      second.broker.restoreMessage('q', out);
+    };
+    give(c, 3, 5, { readyAt: now + 60_000 });
+    give('client-b', 2, 1, { attributes: { k: 'v' }, deliveryCount: 1 });
+    give(a, 1, 1);
+    const got = second.consume('q').sink.got;
+    expect(got.map((g) => [g.id, g.payload])).toEqual([
+      [a, a],
+      ['client-b', 'client-b'],
+    ]);
+    expect(got[1]).toMatchObject({ attributes: { k: 'v' }, deliveryCount: 2 });
+    expect(second.broker.table.size).toBe(3);
+    second.broker.ack('q', a, got[0].receipt);
+    second.broker.ack('q', 'client-b', got[1].receipt);
+    second.advance(60_000);
+    expect(got.map((g) => g.id)).toEqual([a, 'client-b', c]);
+    // Fresh messages get fresh ids; a restored id is still found (a duplicate) until acked.
+    const fresh = second.put('q').id;
+    expect([a, c]).not.toContain(fresh);
+    expect(second.put('q', { id: c })).toEqual({ id: c, duplicate: true });
+    second.broker.ack('q', c, got[2].receipt);
+    expect(second.put('q', { id: a })).toEqual({ id: a, duplicate: false });
+  });
+
+  test('a server-form id whose slot is taken, or that does not match its record, is kept as given', () => {
+    const first = engine();
+    first.broker.createQueue('q');
+    const a = first.put('q').id;
+    const b = first.put('q').id;
+    const settings = first.broker.queue('q').settings;
+    const second = engine();
+    second.broker.restoreQueue('q', settings, 0);
+    second.broker.createQueue('other');
+    const taken = second.put('other').id; // takes slot 0, the slot a names
+    const base = { priority: 0, payload: Buffer.from('x'), attributes: {}, deliveryCount: 0, readyAt: 0, leaseLost: false, journalRef: null, enqueuedAt: first.clock.now() };
+    second.broker.restoreMessage('q', { ...base, id: a, seq: 1 });
+    second.broker.restoreMessage('q', { ...base, id: b, seq: 7 }); // not the seq its id names
+    const got = second.consume('q').sink.got;
+    expect(got.map((g) => g.id)).toEqual([a, b]);
+    for (const g of got) second.broker.ack('q', g.id, g.receipt);
+    expect(second.broker.queue('q').depth).toBe(0);
+    expect(second.broker.queue('other').message(taken)?.state).toBe('ready');
   });
 });

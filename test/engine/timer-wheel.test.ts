@@ -1,15 +1,5 @@
 import fc from 'fast-check';
-import { TimerEntry, TimerWheel } from '../../src/engine/timer-wheel';
-
-class T extends TimerEntry {
-  constructor(
-    readonly name: number,
-    at: number,
-  ) {
-    super();
-    this.expiresAt = at;
-  }
-}
+import { TimerWheel } from '../../src/engine/timer-wheel';
 
 const START = 1_000_000;
 
@@ -20,16 +10,17 @@ describe('TimerWheel', () => {
         fc.array(fc.record({ delay: fc.integer({ min: 0, max: 5_000_000 }), cancel: fc.boolean() }), { maxLength: 200 }),
         fc.array(fc.integer({ min: 1, max: 700_000 }), { minLength: 1, maxLength: 40 }),
         (timers, steps) => {
-          const wheel = new TimerWheel<T>(START, 8); // a small wheel forces many levels and cascades
-          const entries = timers.map((t, i) => new T(i, START + t.delay));
-          entries.forEach((e) => wheel.add(e));
-          const cancelled = new Set(entries.filter((_, i) => timers[i].cancel));
-          cancelled.forEach((e) => expect(wheel.cancel(e)).toBe(true));
-          const firedAt = new Map<T, number>();
+          const wheel = new TimerWheel(START, 8, undefined, 4); // a small wheel forces many levels and cascades
+          wheel.grow(timers.length);
+          const at = timers.map((t) => START + t.delay);
+          at.forEach((t, h) => wheel.add(h, t));
+          const cancelled = new Set(timers.flatMap((t, h) => (t.cancel ? [h] : [])));
+          cancelled.forEach((h) => expect(wheel.cancel(h)).toBe(true));
+          const firedAt = new Map<number, number>();
           let now = START;
-          const fire = (e: T): void => {
-            expect(firedAt.has(e)).toBe(false);
-            firedAt.set(e, now);
+          const fire = (h: number): void => {
+            expect(firedAt.has(h)).toBe(false);
+            firedAt.set(h, now);
           };
           let advancedTo = -Infinity;
           for (const step of steps) {
@@ -37,38 +28,35 @@ describe('TimerWheel', () => {
             now += step;
             wheel.advance(now, fire);
             // Everything due by now fired in this step or before, nothing early.
-            for (const e of entries) {
-              if (cancelled.has(e)) continue;
-              if (e.expiresAt <= now) expect(firedAt.has(e)).toBe(true);
-              else expect(firedAt.has(e)).toBe(false);
-              if (firedAt.get(e) === now && e.expiresAt <= prev) throw new Error('fired late');
-            }
+            at.forEach((t, h) => {
+              if (cancelled.has(h)) return;
+              expect(firedAt.has(h)).toBe(t <= now);
+              if (firedAt.get(h) === now && t <= prev) throw new Error('fired late');
+            });
             advancedTo = now;
           }
-          for (const e of cancelled) expect(firedAt.has(e)).toBe(false);
-          expect(wheel.size).toBe(entries.filter((e) => !cancelled.has(e) && e.expiresAt > now).length);
+          for (const h of cancelled) expect(firedAt.has(h)).toBe(false);
+          expect(wheel.size).toBe(at.filter((t, h) => !cancelled.has(h) && t > now).length);
         },
       ),
     );
   });
 
   test('advancing one millisecond at a time fires each timer exactly at its due tick', () => {
-    const wheel = new TimerWheel<T>(START, 16);
+    const wheel = new TimerWheel(START, 16);
     const delays = [1, 2, 15, 16, 17, 255, 256, 257, 4095, 4096, 4097, 70_000];
-    const entries = delays.map((d, i) => new T(i, START + d));
-    entries.forEach((e) => wheel.add(e));
+    delays.forEach((d, h) => wheel.add(h, START + d));
     const firedAt = new Map<number, number>();
     for (let now = START + 1; now <= START + 70_000; now++) {
-      wheel.advance(now, (e) => firedAt.set(e.name, now));
+      wheel.advance(now, (h) => firedAt.set(h, now));
     }
-    entries.forEach((e) => expect(firedAt.get(e.name)).toBe(e.expiresAt));
+    delays.forEach((d, h) => expect(firedAt.get(h)).toBe(START + d));
   });
 
   test('long delays go through overflow levels and still fire on time', () => {
-    const wheel = new TimerWheel<T>(START, 256);
+    const wheel = new TimerWheel(START, 256);
     const twelveHours = 12 * 3600 * 1000;
-    const e = new T(1, START + twelveHours);
-    wheel.add(e);
+    wheel.add(0, START + twelveHours);
     const fired: number[] = [];
     // Jump through the wheel's bucket deadlines as a driver would.
     for (let d = wheel.nextDeadline(); d !== null; d = wheel.nextDeadline()) {
@@ -78,24 +66,23 @@ describe('TimerWheel', () => {
   });
 
   test('a timer added when already due fires at the next advance', () => {
-    const wheel = new TimerWheel<T>(START, 256);
+    const wheel = new TimerWheel(START, 256);
     wheel.advance(START + 100, () => {});
-    const late = new T(1, START + 50);
-    wheel.add(late);
+    wheel.add(7, START + 50);
     expect(wheel.nextDeadline()).toBeLessThanOrEqual(START + 100);
-    const fired: T[] = [];
-    wheel.advance(START + 100, (t) => fired.push(t));
-    expect(fired).toEqual([late]);
+    const fired: number[] = [];
+    wheel.advance(START + 100, (h) => fired.push(h));
+    expect(fired).toEqual([7]);
   });
 
   test('timers added by a firing timer fire in the same advance when due', () => {
-    const wheel = new TimerWheel<T>(START, 256);
-    wheel.add(new T(1, START + 10));
+    const wheel = new TimerWheel(START, 256);
+    wheel.add(1, START + 10);
     const fired: number[] = [];
-    wheel.advance(START + 1000, (t) => {
-      fired.push(t.name);
-      if (t.name === 1) wheel.add(new T(2, START + 500));
-      if (t.name === 2) wheel.add(new T(3, START + 2000));
+    wheel.advance(START + 1000, (h) => {
+      fired.push(h);
+      if (h === 1) wheel.add(2, START + 500);
+      if (h === 2) wheel.add(3, START + 2000);
     });
     expect(fired).toEqual([1, 2]);
     expect(wheel.size).toBe(1);
@@ -103,23 +90,21 @@ describe('TimerWheel', () => {
 
   test('reschedule moves a timer; onEarlier reports an earlier deadline', () => {
     const earlier: number[] = [];
-    const wheel = new TimerWheel<T>(START, 256, (d) => earlier.push(d));
-    const a = new T(1, START + 5000);
-    wheel.add(a);
+    const wheel = new TimerWheel(START, 256, (d) => earlier.push(d));
+    wheel.add(0, START + 5000);
     expect(earlier).toEqual([Math.floor((START + 5000) / 256) * 256]); // level-1 bucket start (256 ms buckets)
-    wheel.reschedule(a, START + 20);
+    wheel.reschedule(0, START + 20);
     expect(earlier[earlier.length - 1]).toBe(START + 20);
-    const fired: T[] = [];
-    wheel.advance(START + 19, (t) => fired.push(t));
+    const fired: number[] = [];
+    wheel.advance(START + 19, (h) => fired.push(h));
     expect(fired).toEqual([]);
-    wheel.advance(START + 20, (t) => fired.push(t));
-    expect(fired).toEqual([a]);
+    wheel.advance(START + 20, (h) => fired.push(h));
+    expect(fired).toEqual([0]);
   });
 
   test('a fractional expiry fires at the next whole millisecond, never early, and advance terminates', () => {
-    const wheel = new TimerWheel<T>(START, 256);
-    const a = new T(1, START + 10.3);
-    wheel.add(a);
+    const wheel = new TimerWheel(START, 256);
+    wheel.add(0, START + 10.3);
     const fired: number[] = [];
     wheel.advance(START + 10, () => fired.push(10));
     expect(fired).toEqual([]);
@@ -128,13 +113,17 @@ describe('TimerWheel', () => {
     expect(wheel.nextDeadline()).toBeNull();
   });
 
-  test('cancelling the last timer of a bucket clears the deadline', () => {
-    const wheel = new TimerWheel<T>(START, 256);
-    const a = new T(1, START + 30);
-    wheel.add(a);
+  test('cancelling the last timer of a bucket clears the deadline; grow keeps scheduled entries', () => {
+    const wheel = new TimerWheel(START, 256, undefined, 2);
+    wheel.add(1, START + 30);
     expect(wheel.nextDeadline()).toBe(START + 30);
-    wheel.cancel(a);
-    expect(wheel.nextDeadline()).toBeNull();
-    expect(wheel.cancel(a)).toBe(false);
+    wheel.grow(5000);
+    wheel.add(4999, START + 40);
+    wheel.cancel(1);
+    expect(wheel.nextDeadline()).toBe(START + 40);
+    expect(wheel.cancel(1)).toBe(false);
+    const fired: number[] = [];
+    wheel.advance(START + 100, (h) => fired.push(h));
+    expect(fired).toEqual([4999]);
   });
 });

@@ -117,13 +117,13 @@ describe.each(implementations)('$name storage', (impl) => {
     expect(engineState(s.broker)).toEqual(before);
     s.broker.tick(); // the lost leases expire
     expect(take(s.broker, 'jobs', 10).map((d) => d.id)).toEqual(['in-flight', 'ready-1', 'ready-2']);
-    expect(s.broker.queue('jobs').live.get('in-flight')?.deliveryCount).toBe(2);
-    const dlq = take(s.broker, 'dlq', 10).map((d) => [d.id, s.broker.queue('dlq').live.get(d.id)?.attributes[DLQ_ATTRIBUTE.reason]]);
+    expect(s.broker.queue('jobs').message('in-flight')?.deliveryCount).toBe(2);
+    const dlq = take(s.broker, 'dlq', 10).map((d) => [d.id, s.broker.queue('dlq').message(d.id)?.attributes[DLQ_ATTRIBUTE.reason]]);
     expect(dlq).toEqual([
       ['poison', 'lease-expired'],
       ['dead', 'nacked'],
     ]);
-    expect(s.broker.queue('jobs').live.get('ready-1')?.attributes).toEqual({ tenant: 'ü-1' });
+    expect(s.broker.queue('jobs').message('ready-1')?.attributes).toEqual({ tenant: 'ü-1' });
     s.clock.advance(8999);
     s.broker.tick();
     expect(take(s.broker, 'jobs', 10)).toEqual([]);
@@ -133,7 +133,7 @@ describe.each(implementations)('$name storage', (impl) => {
     // What the restarted server did is durable too.
     s = await s.restart();
     expect(s.broker.queue('dlq').depth).toBe(2);
-    expect([...s.broker.queue('jobs').live.keys()].sort()).toEqual(['delayed', 'in-flight', 'nacked', 'ready-1', 'ready-2']);
+    expect(s.broker.queue('jobs').messages().map((m) => m.id).sort()).toEqual(['delayed', 'in-flight', 'nacked', 'ready-1', 'ready-2']);
     expect(s.broker.queue('purged').depth).toBe(0);
     await s.close();
   });

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Broker } from '../../src/engine/broker';
-import { MessageState } from '../../src/engine/message';
 import { nodeFiles, type FileLayer } from '../../src/storage/wal/file-layer';
 import { WalStorage, type WalOptions } from '../../src/storage/wal/wal-storage';
 import { RecordingSink, type Delivery } from './engine';
@@ -143,17 +142,17 @@ export function engineState(broker: Broker) {
     name: q.name,
     settings: q.settings,
     createdAt: q.createdAt,
-    counts: { ready: q.ready.size, delayed: q.delayedCount, inFlight: q.inFlightCount },
-    messages: [...q.live.values()].map((m) => ({
+    counts: { ready: q.readyCount, delayed: q.delayedCount, inFlight: q.inFlightCount },
+    messages: q.messages().map((m) => ({
       id: m.id,
       seq: m.seq,
-      state: m.state === MessageState.Ready ? 'ready' : m.state === MessageState.Delayed ? 'delayed' : 'in-flight',
+      state: m.state,
       priority: m.priority,
       payload: Buffer.from(m.payload).toString('base64'),
       attributes: { ...m.attributes },
       enqueuedAt: m.enqueuedAt,
       deliveryCount: m.deliveryCount,
-      readyAt: m.state === MessageState.Delayed ? m.expiresAt : null,
+      readyAt: m.state === 'delayed' ? m.dueAt : null,
     })),
   }));
 }

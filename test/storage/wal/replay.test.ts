@@ -40,7 +40,7 @@ async function logWith(n: number): Promise<string> {
   return dir;
 }
 
-const ids = (w: Awaited<ReturnType<typeof openWal>>): string[] => [...w.broker.queue('q').live.keys()];
+const ids = (w: Awaited<ReturnType<typeof openWal>>): string[] => w.broker.queue('q').messages().map((m) => m.id);
 
 describe('a torn write at the tail', () => {
   test.each(['zeros', 'garbage'])('cut at every byte offset of the last record (rest: %s) ends the log there; appending goes on', async (rest) => {

@@ -1,0 +1,125 @@
+/**
+ * A binary heap of message slots in delivery order: higher priority first, then lower
+ * sequence number (enqueue order). The heap array is an Int32Array; each slot's position is
+ * kept in the table's `heapIndex` column, so any slot is removable in O(log n) (beanstalkd's
+ * `setpos`), and nothing is allocated per operation.
+ *
+ * Invariants: `table.heapIndex[items[i]] === i` for i < size; -1 for slots not in the heap.
+ */
+import type { MessageTable } from './message-table';
+
+export class SlotHeap {
+  private items = new Int32Array(64);
+  private count = 0;
+
+  constructor(private readonly table: MessageTable) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  peek(): number {
+    return this.count === 0 ? -1 : this.items[0];
+  }
+
+  push(slot: number): void {
+    if (this.count === this.items.length) {
+      const bigger = new Int32Array(this.items.length * 2);
+      bigger.set(this.items);
+      this.items = bigger;
+    }
+    this.siftUp(this.count++, slot);
+  }
+
+  /** Removes and returns the first slot (-1 when empty). */
+  pop(): number {
+    if (this.count === 0) return -1;
+    const top = this.items[0];
+    this.removeAt(0);
+    return top;
+  }
+
+  /** Removes `slot` if it is in this heap; returns whether it was. */
+  remove(slot: number): boolean {
+    const i = this.table.heapIndex[slot];
+    if (i < 0 || i >= this.count || this.items[i] !== slot) return false;
+    this.removeAt(i);
+    return true;
+  }
+
+  /** Empties the heap, calling `visit` for each slot. */
+  clear(visit?: (slot: number) => void): void {
+    const h = this.table.heapIndex;
+    for (let i = 0; i < this.count; i++) {
+      h[this.items[i]] = -1;
+      visit?.(this.items[i]);
+    }
+    this.count = 0;
+  }
+
+  /** The first `limit` slots in delivery order, without changing the heap: O(k log k). */
+  firstInOrder(limit: number): number[] {
+    const out: number[] = [];
+    const frontier: number[] = []; // heap positions, kept sorted by their slot's order
+    if (this.count > 0) frontier.push(0);
+    while (out.length < limit && frontier.length > 0) {
+      const at = frontier.shift() as number;
+      out.push(this.items[at]);
+      for (const child of [2 * at + 1, 2 * at + 2]) {
+        if (child >= this.count) continue;
+        let i = frontier.length;
+        while (i > 0 && this.before(this.items[child], this.items[frontier[i - 1]])) i--;
+        frontier.splice(i, 0, child);
+      }
+    }
+    return out;
+  }
+
+  private before(a: number, b: number): boolean {
+    const p = this.table.priority;
+    return p[a] > p[b] || (p[a] === p[b] && this.table.seq[a] < this.table.seq[b]);
+  }
+
+  private removeAt(i: number): void {
+    const items = this.items;
+    this.table.heapIndex[items[i]] = -1;
+    const last = items[--this.count];
+    if (i === this.count) return;
+    if (i > 0 && this.before(last, items[(i - 1) >> 1])) this.siftUp(i, last);
+    else this.siftDown(i, last);
+  }
+
+  private siftUp(i: number, slot: number): void {
+    const items = this.items;
+    const h = this.table.heapIndex;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = items[parent];
+      if (!this.before(slot, p)) break;
+      items[i] = p;
+      h[p] = i;
+      i = parent;
+    }
+    items[i] = slot;
+    h[slot] = i;
+  }
+
+  private siftDown(i: number, slot: number): void {
+    const items = this.items;
+    const h = this.table.heapIndex;
+    const n = this.count;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const child = r < n && this.before(items[r], items[l]) ? r : l;
+      const c = items[child];
+      if (!this.before(c, slot)) break;
+      items[i] = c;
+      h[c] = i;
+      i = child;
+    }
+    items[i] = slot;
+    h[slot] = i;
+  }
+}
