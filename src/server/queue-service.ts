@@ -3,7 +3,8 @@
  * missing RPC fails to compile). Each validates its request, calls the broker and shapes
  * the reply; unary plumbing is in rpc.ts, the stream in dequeue-stream.ts.
  */
-import type { AckEntry, AckResult, EnqueueBatchEntry, EnqueueResult, EntryError, QueueServiceServer } from '../../generated/coramq/v1/queue';
+import type { AckEntry, AckResult, AckStreamRequest, AckStreamResponse, EnqueueBatchEntry, EnqueueResult, EnqueueStreamRequest, EnqueueStreamResponse, EntryError, QueueServiceServer } from '../../generated/coramq/v1/queue';
+import { batchStream, type OpenStream } from './batch-stream';
 import type { Limits } from '../config';
 import type { Broker } from '../engine/broker';
 import type { NewMessage } from '../engine/queue';
@@ -20,8 +21,8 @@ const LIST_PAGE_MAX = 1000;
 export interface QueueServiceDeps extends RpcContext {
   readonly broker: Broker;
   readonly limits: Limits;
-  /** Open Dequeue streams, ended with UNAVAILABLE at shutdown. */
-  readonly streams: Set<DequeueStream>;
+  /** Open streams (Dequeue, EnqueueStream, AckStream), ended with UNAVAILABLE at shutdown. */
+  readonly streams: Set<OpenStream>;
 }
 
 export function queueService(deps: QueueServiceDeps): QueueServiceServer {
@@ -46,6 +47,28 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
         return failed(e, toEntryError(err, deps.log));
       }
     });
+  };
+
+  /** The entries of an EnqueueBatch (or EnqueueStream request), each enqueued on its own. */
+  const enqueueEntries = (queueName: string, entries: EnqueueBatchEntry[]): EnqueueResult[] => {
+    const queue = v.queueName(queueName);
+    return eachEntry<EnqueueBatchEntry, EnqueueResult>(
+      queue,
+      entries,
+      'messages',
+      (entry) => ({ ...broker.enqueue(queue, newMessage(entry)), error: undefined }),
+      (_, error) => ({ id: '', duplicate: false, error }),
+    );
+  };
+
+  /** The entries of an AckBatch (or AckStream request), each acked on its own. */
+  const ackEntries = (queueName: string, entries: AckEntry[]): AckResult[] => {
+    const queue = v.queueName(queueName);
+    const ack = (e: AckEntry): AckResult => {
+      broker.ack(queue, v.requiredMessageId(e.id), v.receipt(e.receipt));
+      return { id: e.id, error: undefined };
+    };
+    return eachEntry(queue, entries, 'entries', ack, (e, error) => ({ id: e.id, error }));
   };
 
   return {
@@ -97,18 +120,14 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
 
     enqueue: unary(deps, 'Enqueue', (req) => broker.enqueue(v.queueName(req.queue), newMessage(req))),
 
-    enqueueBatch: unary(deps, 'EnqueueBatch', (req) => {
-      const queue = v.queueName(req.queue);
-      return {
-        results: eachEntry<EnqueueBatchEntry, EnqueueResult>(
-          queue,
-          req.messages,
-          'messages',
-          (entry) => ({ ...broker.enqueue(queue, newMessage(entry)), error: undefined }),
-          (_, error) => ({ id: '', duplicate: false, error }),
-        ),
-      };
-    }),
+    enqueueBatch: unary(deps, 'EnqueueBatch', (req) => ({ results: enqueueEntries(req.queue, req.messages) })),
+
+    enqueueStream: batchStream<EnqueueStreamRequest, EnqueueStreamResponse>(
+      deps,
+      'EnqueueStream',
+      (req) => ({ results: enqueueEntries(req.queue, req.messages), error: undefined }),
+      (error) => ({ results: [], error }),
+    ),
 
     dequeue: (call: DequeueCall) => {
       const stream = new DequeueStream(call, broker, deps.log, (s) => deps.streams.delete(s));
@@ -139,14 +158,14 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
       return {};
     }),
 
-    ackBatch: unary(deps, 'AckBatch', (req) => {
-      const queue = v.queueName(req.queue);
-      const ack = (e: AckEntry): AckResult => {
-        broker.ack(queue, v.requiredMessageId(e.id), v.receipt(e.receipt));
-        return { id: e.id, error: undefined };
-      };
-      return { results: eachEntry(queue, req.entries, 'entries', ack, (e, error) => ({ id: e.id, error })) };
-    }),
+    ackBatch: unary(deps, 'AckBatch', (req) => ({ results: ackEntries(req.queue, req.entries) })),
+
+    ackStream: batchStream<AckStreamRequest, AckStreamResponse>(
+      deps,
+      'AckStream',
+      (req) => ({ results: ackEntries(req.queue, req.entries), error: undefined }),
+      (error) => ({ results: [], error }),
+    ),
 
     nack: unary(deps, 'Nack', (req) => {
       const delay = v.delayMs(durationMs(req.delay, 'delay') ?? 0, limits);

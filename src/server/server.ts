@@ -17,7 +17,7 @@ import type { Storage } from '../storage/journal';
 import { MemoryStorage } from '../storage/memory-storage';
 import { WalStorage } from '../storage/wal/wal-storage';
 import { bearerAuth } from './auth';
-import type { DequeueStream } from './dequeue-stream';
+import type { OpenStream } from './batch-stream';
 import { queueService } from './queue-service';
 import { addHealth, addReflection, SERVICE_NAME } from './reflection';
 import { TickDriver } from './tick-driver';
@@ -69,7 +69,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const next = broker.tick();
   if (next !== null) driver.wake(next);
 
-  const streams = new Set<DequeueStream>();
+  const streams = new Set<OpenStream>();
   const server = new Server({
     'grpc.max_receive_message_length': config.limits.maxRequestBytes,
   });

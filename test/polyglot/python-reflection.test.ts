@@ -77,7 +77,7 @@ describe('reflection, from Python with no CoraMQ .proto file', () => {
       'grpc.reflection.v1.ServerReflection.ServerReflectionInfo': 'OK',
       'grpc.reflection.v1alpha.ServerReflection.ServerReflectionInfo': 'OK',
     });
-    expect(Object.keys(report.served)).toHaveLength(17);
+    expect(Object.keys(report.served)).toHaveLength(19);
 
     // Calls with messages built from the descriptors, JSON in and out (manual clock: fixed times).
     const queue = `refl-${version}`;

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -418,6 +420,38 @@ export interface ExtendVisibilityRequest {
 export interface ExtendVisibilityResponse {
   /** When the message becomes visible again unless acked. */
   visibleAt: Timestamp | undefined;
+}
+
+/** EnqueueStreamRequest is one batch on an EnqueueStream. */
+export interface EnqueueStreamRequest {
+  /** The queue's name. */
+  queue: string;
+  /** 1 to 1000 entries (the server's max batch size), as in EnqueueBatchRequest. */
+  messages: EnqueueBatchEntry[];
+}
+
+/** EnqueueStreamResponse answers the EnqueueStreamRequest at the same position in the stream. */
+export interface EnqueueStreamResponse {
+  /** One result per entry, in order (empty when `error` is set). */
+  results: EnqueueResult[];
+  /** Set when the batch failed as a whole; nothing of it was enqueued. */
+  error: EntryError | undefined;
+}
+
+/** AckStreamRequest is one batch of acks on an AckStream. */
+export interface AckStreamRequest {
+  /** The queue's name. */
+  queue: string;
+  /** 1 to 1000 entries (the server's max batch size), as in AckBatchRequest. */
+  entries: AckEntry[];
+}
+
+/** AckStreamResponse answers the AckStreamRequest at the same position in the stream. */
+export interface AckStreamResponse {
+  /** One result per entry, in order (empty when `error` is set). */
+  results: AckResult[];
+  /** Set when the batch failed as a whole; nothing of it was acked. */
+  error: EntryError | undefined;
 }
 
 function createBaseQueueConfig(): QueueConfig {
@@ -4078,6 +4112,354 @@ export const ExtendVisibilityResponse: MessageFns<ExtendVisibilityResponse> = {
   },
 };
 
+function createBaseEnqueueStreamRequest(): EnqueueStreamRequest {
+  return { queue: "", messages: [] };
+}
+
+export const EnqueueStreamRequest: MessageFns<EnqueueStreamRequest> = {
+  encode(message: EnqueueStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queue !== "") {
+      writer.uint32(10).string(message.queue);
+    }
+    for (const v of message.messages) {
+      EnqueueBatchEntry.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnqueueStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnqueueStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.queue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.messages.push(EnqueueBatchEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnqueueStreamRequest {
+    return {
+      queue: isSet(object.queue) ? globalThis.String(object.queue) : "",
+      messages: globalThis.Array.isArray(object?.messages)
+        ? object.messages.map((e: any) => EnqueueBatchEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EnqueueStreamRequest): unknown {
+    const obj: any = {};
+    if (message.queue !== "") {
+      obj.queue = message.queue;
+    }
+    if (message.messages?.length) {
+      obj.messages = message.messages.map((e) => EnqueueBatchEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnqueueStreamRequest>, I>>(base?: I): EnqueueStreamRequest {
+    return EnqueueStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnqueueStreamRequest>, I>>(object: I): EnqueueStreamRequest {
+    const message = createBaseEnqueueStreamRequest();
+    message.queue = object.queue ?? "";
+    message.messages = object.messages?.map((e) => EnqueueBatchEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEnqueueStreamResponse(): EnqueueStreamResponse {
+  return { results: [], error: undefined };
+}
+
+export const EnqueueStreamResponse: MessageFns<EnqueueStreamResponse> = {
+  encode(message: EnqueueStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      EnqueueResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.error !== undefined) {
+      EntryError.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnqueueStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnqueueStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(EnqueueResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = EntryError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnqueueStreamResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => EnqueueResult.fromJSON(e))
+        : [],
+      error: isSet(object.error) ? EntryError.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: EnqueueStreamResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => EnqueueResult.toJSON(e));
+    }
+    if (message.error !== undefined) {
+      obj.error = EntryError.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnqueueStreamResponse>, I>>(base?: I): EnqueueStreamResponse {
+    return EnqueueStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnqueueStreamResponse>, I>>(object: I): EnqueueStreamResponse {
+    const message = createBaseEnqueueStreamResponse();
+    message.results = object.results?.map((e) => EnqueueResult.fromPartial(e)) || [];
+    message.error = (object.error !== undefined && object.error !== null)
+      ? EntryError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAckStreamRequest(): AckStreamRequest {
+  return { queue: "", entries: [] };
+}
+
+export const AckStreamRequest: MessageFns<AckStreamRequest> = {
+  encode(message: AckStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queue !== "") {
+      writer.uint32(10).string(message.queue);
+    }
+    for (const v of message.entries) {
+      AckEntry.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AckStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAckStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.queue = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entries.push(AckEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AckStreamRequest {
+    return {
+      queue: isSet(object.queue) ? globalThis.String(object.queue) : "",
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => AckEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AckStreamRequest): unknown {
+    const obj: any = {};
+    if (message.queue !== "") {
+      obj.queue = message.queue;
+    }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => AckEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AckStreamRequest>, I>>(base?: I): AckStreamRequest {
+    return AckStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AckStreamRequest>, I>>(object: I): AckStreamRequest {
+    const message = createBaseAckStreamRequest();
+    message.queue = object.queue ?? "";
+    message.entries = object.entries?.map((e) => AckEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAckStreamResponse(): AckStreamResponse {
+  return { results: [], error: undefined };
+}
+
+export const AckStreamResponse: MessageFns<AckStreamResponse> = {
+  encode(message: AckStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      AckResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.error !== undefined) {
+      EntryError.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AckStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAckStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(AckResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = EntryError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AckStreamResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => AckResult.fromJSON(e)) : [],
+      error: isSet(object.error) ? EntryError.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: AckStreamResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => AckResult.toJSON(e));
+    }
+    if (message.error !== undefined) {
+      obj.error = EntryError.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AckStreamResponse>, I>>(base?: I): AckStreamResponse {
+    return AckStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AckStreamResponse>, I>>(object: I): AckStreamResponse {
+    const message = createBaseAckStreamResponse();
+    message.results = object.results?.map((e) => AckResult.fromPartial(e)) || [];
+    message.error = (object.error !== undefined && object.error !== null)
+      ? EntryError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * QueueService manages named queues and the messages in them.
  *
@@ -4246,6 +4628,43 @@ export const QueueServiceService = {
     responseDeserialize: (value: Buffer): AckBatchResponse => AckBatchResponse.decode(value),
   },
   /**
+   * EnqueueStream is EnqueueBatch on one long-lived stream, for producers that send all the
+   * time: each request is a batch for one queue, answered by one response, in the order of
+   * the requests, once the batch is durable. It saves the cost of a call per batch. A batch
+   * that fails as a whole gets a response with `error` set and the stream goes on.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit), NOT_FOUND (no such queue); per entry as EnqueueBatch. Errors ending the
+   * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down: batches not yet answered may
+   * or may not have been applied; resend those whose entries have ids).
+   */
+  enqueueStream: {
+    path: "/coramq.v1.QueueService/EnqueueStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: EnqueueStreamRequest): Buffer => Buffer.from(EnqueueStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EnqueueStreamRequest => EnqueueStreamRequest.decode(value),
+    responseSerialize: (value: EnqueueStreamResponse): Buffer =>
+      Buffer.from(EnqueueStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EnqueueStreamResponse => EnqueueStreamResponse.decode(value),
+  },
+  /**
+   * AckStream is AckBatch on one long-lived stream, for consumers that ack all the time:
+   * each request is a batch of acks for one queue, answered by one response, in the order of
+   * the requests, once the acks are durable.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit), NOT_FOUND (no such queue); per entry as AckBatch. Errors ending the
+   * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down).
+   */
+  ackStream: {
+    path: "/coramq.v1.QueueService/AckStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: AckStreamRequest): Buffer => Buffer.from(AckStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AckStreamRequest => AckStreamRequest.decode(value),
+    responseSerialize: (value: AckStreamResponse): Buffer => Buffer.from(AckStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AckStreamResponse => AckStreamResponse.decode(value),
+  },
+  /**
    * Nack gives a delivered message back: it is ready again after delay, at its original
    * place in line. The delivery counts toward max_deliveries; when that is reached, the
    * message moves to the dead-letter queue instead.
@@ -4352,6 +4771,26 @@ export interface QueueServiceServer extends UntypedServiceImplementation {
    * the batch limit, default 1000), NOT_FOUND (no such queue).
    */
   ackBatch: handleUnaryCall<AckBatchRequest, AckBatchResponse>;
+  /**
+   * EnqueueStream is EnqueueBatch on one long-lived stream, for producers that send all the
+   * time: each request is a batch for one queue, answered by one response, in the order of
+   * the requests, once the batch is durable. It saves the cost of a call per batch. A batch
+   * that fails as a whole gets a response with `error` set and the stream goes on.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit), NOT_FOUND (no such queue); per entry as EnqueueBatch. Errors ending the
+   * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down: batches not yet answered may
+   * or may not have been applied; resend those whose entries have ids).
+   */
+  enqueueStream: handleBidiStreamingCall<EnqueueStreamRequest, EnqueueStreamResponse>;
+  /**
+   * AckStream is AckBatch on one long-lived stream, for consumers that ack all the time:
+   * each request is a batch of acks for one queue, answered by one response, in the order of
+   * the requests, once the acks are durable.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit), NOT_FOUND (no such queue); per entry as AckBatch. Errors ending the
+   * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down).
+   */
+  ackStream: handleBidiStreamingCall<AckStreamRequest, AckStreamResponse>;
   /**
    * Nack gives a delivered message back: it is ready again after delay, at its original
    * place in line. The delivery counts toward max_deliveries; when that is reached, the
@@ -4569,6 +5008,36 @@ export interface QueueServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AckBatchResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * EnqueueStream is EnqueueBatch on one long-lived stream, for producers that send all the
+   * time: each request is a batch for one queue, answered by one response, in the order of
+   * the requests, once the batch is durable. It saves the cost of a call per batch. A batch
+   * that fails as a whole gets a response with `error` set and the stream goes on.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit), NOT_FOUND (no such queue); per entry as EnqueueBatch. Errors ending the
+   * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down: batches not yet answered may
+   * or may not have been applied; resend those whose entries have ids).
+   */
+  enqueueStream(): ClientDuplexStream<EnqueueStreamRequest, EnqueueStreamResponse>;
+  enqueueStream(options: Partial<CallOptions>): ClientDuplexStream<EnqueueStreamRequest, EnqueueStreamResponse>;
+  enqueueStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<EnqueueStreamRequest, EnqueueStreamResponse>;
+  /**
+   * AckStream is AckBatch on one long-lived stream, for consumers that ack all the time:
+   * each request is a batch of acks for one queue, answered by one response, in the order of
+   * the requests, once the acks are durable.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
+   * the batch limit), NOT_FOUND (no such queue); per entry as AckBatch. Errors ending the
+   * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down).
+   */
+  ackStream(): ClientDuplexStream<AckStreamRequest, AckStreamResponse>;
+  ackStream(options: Partial<CallOptions>): ClientDuplexStream<AckStreamRequest, AckStreamResponse>;
+  ackStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<AckStreamRequest, AckStreamResponse>;
   /**
    * Nack gives a delivered message back: it is ready again after delay, at its original
    * place in line. The delivery counts toward max_deliveries; when that is reached, the
