@@ -5,8 +5,9 @@
  * ack was lost is delivered again (at-least-once).
  */
 import type { AckBatchResponse, AckEntry, AckResult } from '../../generated/coramq/v1/queue';
-import { BatchCall, BatchItem } from './batch-call';
+import { batchAnswer, BatchCall, BatchItem } from './batch-call';
 import type { Done } from './connection';
+import { Pipeline } from './pipeline';
 import { toError, type CoraMQError } from './errors';
 
 /** One pending ack: the batch entry, with its caller's callback. */
@@ -31,12 +32,15 @@ export class AckItem extends BatchItem implements AckEntry {
 }
 
 export class Acker extends BatchCall<AckItem, AckBatchResponse, AckResult> {
+  protected readonly stream = this.options.transport === 'unary' ? null : new Pipeline(this.conn, 'ackStream', this.clock);
+
   ack(queue: string, item: AckItem, signal: AbortSignal | undefined): void {
     if (signal === undefined || item.watch(signal, 'ack')) this.add(queue, item);
   }
 
   protected call(queue: string, items: AckItem[], deadlineAt: number, done: Done<AckBatchResponse>): void {
-    this.conn.unary('ackBatch', { queue, entries: items }, deadlineAt, undefined, done);
+    if (this.stream === null) this.conn.unary('ackBatch', { queue, entries: items }, deadlineAt, undefined, done);
+    else this.stream.send({ queue, entries: items }, deadlineAt, batchAnswer(done));
   }
 
   protected results(res: AckBatchResponse): AckResult[] {

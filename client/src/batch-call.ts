@@ -13,7 +13,8 @@ import { status } from '@grpc/grpc-js';
 import type { Clock } from './clock';
 import { Coalescer, type BatchingOptions } from './coalescer';
 import type { Connection, Done } from './connection';
-import { abortError, CoraMQError, isTransient } from './errors';
+import type { EntryError } from '../../generated/coramq/v1/queue';
+import { abortError, CoraMQError, isTransient, toError } from './errors';
 
 /** One caller's entry in a batch: its deadline, its signal, and whether it has its outcome. */
 export abstract class BatchItem {
@@ -55,13 +56,28 @@ export abstract class BatchItem {
   }
 }
 
+/**
+ * A stream's answer as a call's: a batch that failed as a whole (`error` set) fails the call
+ * with that error, as the unary call would have.
+ */
+export function batchAnswer<Res>(done: Done<Res>): Done<Res & { error?: EntryError }> {
+  return (err, res) => {
+    if (err !== null) done(err);
+    else if (res?.error !== undefined) done(toError(res.error.code, res.error.reason, res.error.message));
+    else done(null, res);
+  };
+}
+
 export abstract class BatchCall<I extends BatchItem, Res, R> {
   protected readonly coalescer: Coalescer<I>;
 
+  /** The stream batches travel on (null: one unary call per batch). */
+  protected abstract readonly stream: { end(): void } | null;
+
   constructor(
     protected readonly conn: Connection,
-    options: BatchingOptions,
-    clock: Clock,
+    protected readonly options: BatchingOptions,
+    protected readonly clock: Clock,
   ) {
     this.coalescer = new Coalescer<I>(options, clock, (queue, items) => this.send(queue, items));
   }
@@ -69,6 +85,11 @@ export abstract class BatchCall<I extends BatchItem, Res, R> {
   /** Sends what is waiting for the next turn now. */
   flush(): void {
     this.coalescer.flush();
+  }
+
+  /** No more batches: ends the stream they travel on, if any (its pending answers still come). */
+  end(): void {
+    this.stream?.end();
   }
 
   /** Makes the call for `items` of `queue`. */

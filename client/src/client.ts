@@ -250,6 +250,8 @@ export class CoraMQClient {
       this.enqueuer?.flush();
       this.acker.flush();
       if (workers.every((w) => w.status === 'fulfilled')) await this.conn.drained();
+      this.enqueuer?.end();
+      this.acker.end();
       this.conn.close();
       const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
       if (failed !== undefined) throw failed.reason;

@@ -11,7 +11,7 @@
  * Typed from the generated service definition: a method name that the contract lacks fails
  * to compile.
  */
-import { Client, credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ClientDuplexStream, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { QueueServiceService, type DequeueRequest, type DequeueResponse } from '../../generated/coramq/v1/queue';
 import { Backoff, type BackoffOptions } from './backoff';
 import type { Clock } from './clock';
@@ -19,6 +19,7 @@ import { abortError, CoraMQError, isTransient, statusError } from './errors';
 
 type Service = typeof QueueServiceService;
 export type UnaryMethod = { [K in keyof Service]: Service[K]['responseStream'] extends false ? K : never }[keyof Service];
+export type DuplexMethod = { [K in keyof Service]: Service[K]['requestStream'] extends true ? K : never }[keyof Service];
 export type RequestOf<K extends keyof Service> = Parameters<Service[K]['requestSerialize']>[0];
 export type ResponseOf<K extends keyof Service> = ReturnType<Service[K]['responseDeserialize']>;
 export type Done<T> = (err: CoraMQError | null, result?: T) => void;
@@ -169,6 +170,28 @@ export class Connection {
       this.metadata(),
       callOptions(deadlineAt),
     );
+  }
+
+  /** Opens a bidirectional stream (wait-for-ready), with no deadline: it lives until ended. */
+  duplex<K extends DuplexMethod>(method: K): ClientDuplexStream<RequestOf<K>, ResponseOf<K>> {
+    if (this.closed) throw closedError();
+    const def = QueueServiceService[method] as unknown as {
+      path: string;
+      requestSerialize: (v: RequestOf<K>) => Buffer;
+      responseDeserialize: (b: Buffer) => ResponseOf<K>;
+    };
+    return this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, this.metadata(), {});
+  }
+
+  /** Counts one piece of outstanding work for `drained()`; call the function returned when it is done. */
+  track(): () => void {
+    this.inflight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.settled();
+    };
   }
 
   /** Resolves once no unary call or wait made with `later` is outstanding. */

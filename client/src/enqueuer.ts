@@ -12,8 +12,9 @@
  */
 import type { EnqueueBatchEntry, EnqueueBatchResponse, EnqueueResult as WireResult } from '../../generated/coramq/v1/queue';
 import type { Duration } from '../../generated/google/protobuf/duration';
-import { BatchCall, BatchItem } from './batch-call';
+import { batchAnswer, BatchCall, BatchItem } from './batch-call';
 import type { Done } from './connection';
+import { Pipeline } from './pipeline';
 import { toError, type CoraMQError } from './errors';
 
 export interface EnqueueResult {
@@ -53,6 +54,8 @@ export class EnqueueItem extends BatchItem implements EnqueueBatchEntry {
 }
 
 export class Enqueuer extends BatchCall<EnqueueItem, EnqueueBatchResponse, WireResult> {
+  protected readonly stream = this.options.transport === 'unary' ? null : new Pipeline(this.conn, 'enqueueStream', this.clock);
+
   enqueue(queue: string, item: EnqueueItem, signal: AbortSignal | undefined): Promise<EnqueueResult> {
     const p = new Promise<EnqueueResult>((resolve, reject) => {
       item.resolve = resolve;
@@ -63,7 +66,8 @@ export class Enqueuer extends BatchCall<EnqueueItem, EnqueueBatchResponse, WireR
   }
 
   protected call(queue: string, items: EnqueueItem[], deadlineAt: number, done: Done<EnqueueBatchResponse>): void {
-    this.conn.unary('enqueueBatch', { queue, messages: items }, deadlineAt, undefined, done);
+    if (this.stream === null) this.conn.unary('enqueueBatch', { queue, messages: items }, deadlineAt, undefined, done);
+    else this.stream.send({ queue, messages: items }, deadlineAt, batchAnswer(done));
   }
 
   protected results(res: EnqueueBatchResponse): WireResult[] {

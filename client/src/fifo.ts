@@ -30,6 +30,11 @@ export class Fifo<T> {
     return item;
   }
 
+  /** What the queue holds, in order, without taking it (a copy). */
+  peekAll(): T[] {
+    return this.items.slice(this.head) as T[];
+  }
+
   /** Empties the queue, returning what it held in order. */
   drain(): T[] {
     const rest = this.items.slice(this.head) as T[];

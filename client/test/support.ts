@@ -13,18 +13,47 @@ export interface RpcCounter {
   finished(method: string): number[];
   /** Resolves once `n` calls of `method` have their final status. */
   untilFinished(method: string, n: number): Promise<void>;
+  /**
+   * Batches of `kind` sent, on either transport: EnqueueBatch / AckBatch calls started plus
+   * requests written on EnqueueStream / AckStream.
+   */
+  batches(kind: 'Enqueue' | 'Ack'): number;
+  /** Resolves once the client has written `n` messages of `method` (e.g. 'EnqueueStream'). */
+  untilSent(method: string, n: number): Promise<void>;
+  /** Resolves once `n` messages of `method` (e.g. 'EnqueueStream') have reached the client. */
+  untilReceived(method: string, n: number): Promise<void>;
+  /**
+   * The outcome of each answered batch of `kind`, on either transport: a unary call's status
+   * code, or a streamed answer's whole-batch error code (0 when it has none).
+   */
+  batchCodes(kind: 'Enqueue' | 'Ack'): number[];
 }
 
 export function rpcCounter(): RpcCounter {
   const started = new Map<string, number>();
   const finished = new Map<string, number[]>();
+  const sent = new Map<string, number>();
+  const streamCodes = new Map<string, number[]>();
+  const received = new Map<string, number>();
   const waits = new Notifier();
+  const add = <T>(m: Map<string, T[]>, k: string, v: T): void => void m.set(k, [...(m.get(k) ?? []), v]);
   const interceptor: Interceptor = (options, nextCall) => {
     const method = options.method_definition.path.split('/').pop() as string;
     started.set(method, (started.get(method) ?? 0) + 1);
     return new InterceptingCall(nextCall(options), {
+      sendMessage(message, next) {
+        sent.set(method, (sent.get(method) ?? 0) + 1);
+        next(message);
+        waits.notify();
+      },
       start(metadata, listener, next) {
         next(metadata, {
+          onReceiveMessage(message: { error?: { code: number } }, nextMessage: (m: unknown) => void) {
+            if (method.endsWith('Stream')) add(streamCodes, method, message.error?.code ?? 0);
+            received.set(method, (received.get(method) ?? 0) + 1);
+            waits.notify();
+            nextMessage(message);
+          },
           onReceiveStatus(s: StatusObject, nextStatus: (s: StatusObject) => void) {
             nextStatus(s);
             finished.set(method, [...(finished.get(method) ?? []), s.code]);
@@ -39,6 +68,10 @@ export function rpcCounter(): RpcCounter {
     started: (m) => started.get(m) ?? 0,
     finished: (m) => finished.get(m) ?? [],
     untilFinished: (m, n) => waits.until(() => (finished.get(m) ?? []).length >= n, `${n} finished ${m} calls`),
+    untilSent: (m, n) => waits.until(() => (sent.get(m) ?? 0) >= n, `${n} messages of ${m} sent`),
+    untilReceived: (m, n) => waits.until(() => (received.get(m) ?? 0) >= n, `${n} messages of ${m}`),
+    batches: (kind) => (started.get(`${kind}Batch`) ?? 0) + (sent.get(`${kind}Stream`) ?? 0),
+    batchCodes: (kind) => [...(finished.get(`${kind}Batch`) ?? []), ...(streamCodes.get(`${kind}Stream`) ?? [])],
   };
 }
 

@@ -36,7 +36,7 @@ const stats = async () => (await client.getQueue('q')).stats;
 const statsUntil = (cond: (s: Awaited<ReturnType<typeof stats>>) => boolean, what: string): Promise<void> =>
   eventually(async () => cond(await stats()), what);
 
-test('runs the handler once per message and acks each (coalesced into AckBatch)', async () => {
+test('runs the handler once per message and acks each (coalesced into ack batches)', async () => {
   const seen: string[] = [];
   const worker = client.consume('q', (m) => void seen.push(m.text()), { concurrency: 4, onError });
   await Promise.all(Array.from({ length: 20 }, (_, i) => client.enqueue('q', `m${i}`)));
@@ -45,7 +45,7 @@ test('runs the handler once per message and acks each (coalesced into AckBatch)'
   expect(worker.processed).toBe(20);
   await eventually(async () => worker.acked === 20, 'the acks to be confirmed');
   expect(rpcs.started('Ack')).toBe(0);
-  expect(rpcs.started('AckBatch')).toBeGreaterThan(0);
+  expect(rpcs.batches('Ack')).toBeGreaterThan(0);
   expect(errors).toEqual([]);
   await worker.close();
 });
