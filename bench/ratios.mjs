@@ -15,11 +15,13 @@ for (const o of others.length > 0 ? ours : []) {
   }
 }
 
-// Storage variants (coramq-always, -interval, -never) as ratios of coramq-memory with the same batching.
-const variants = ours.filter((r) => /^coramq-/.test(r.system));
-const baseline = (r) => variants.find((x) => x.system === r.system.replace(/^coramq-[a-z]+/, 'coramq-memory'));
-if (variants.some((r) => !r.system.startsWith('coramq-memory') && baseline(r))) {
-  console.log('\n### CoraMQ storage variants vs coramq-memory (same batching, same run)\n');
+// Storage variants (coramq-always, coramq-client-always, ...) as ratios of the memory variant
+// of the same adapter with the same batching.
+const STORAGE = /-(memory|always|interval|never)\b/;
+const variants = ours.filter((r) => STORAGE.test(r.system));
+const baseline = (r) => variants.find((x) => x.system === r.system.replace(STORAGE, '-memory'));
+if (variants.some((r) => !r.system.includes('-memory') && baseline(r))) {
+  console.log('\n### CoraMQ storage variants vs the memory variant (same adapter, same batching, same run)\n');
   console.log('| variant | E msg/s | E ratio | D msg/s | D ratio | E server CPU | D server CPU |');
   console.log('|---|--:|--:|--:|--:|--:|--:|');
   for (const r of variants) {

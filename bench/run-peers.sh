@@ -6,8 +6,9 @@
 #                                       coramq-client+batch grpc-ceiling beanstalkd
 #                                       redis-plain bullmq rabbitmq nats
 #   CoraMQ storage variants (each may take +batch): coramq-memory coramq-always
-#   coramq-interval coramq-never (wal with that --fsync); plain coramq runs
-#   CORAMQ_SERVER_ARGS (default --storage memory).
+#   coramq-interval coramq-never (wal with that --fsync), and the same through the
+#   client package: coramq-client-memory coramq-client-always ...; plain coramq and
+#   coramq-client run CORAMQ_SERVER_ARGS (default --storage memory).
 #   env: N=50000 (messages in E and D), RESULTS=file.jsonl
 #
 # The harness is copied to a scratch directory (../shared stays untouched) and this repo's
@@ -31,6 +32,7 @@ declare -A VARIANTS=(
 )
 for v in "${!VARIANTS[@]}"; do
   printf "import { coramq } from './coramq.mjs';\nexport default coramq('%s');\n" "${VARIANTS[$v]}" >"$WORK/bench/systems/$v.mjs"
+  printf "import { coramqClient } from './coramq-client.mjs';\nexport default coramqClient('%s');\n" "${VARIANTS[$v]}" >"$WORK/bench/systems/${v/coramq/coramq-client}.mjs"
 done
 # run.sh validates system names against its own list; accept ours too.
 sed -i 's/^ALL=(\(.*\))$/ALL=(coramq coramq+batch coramq-client coramq-client+batch \1)/; s/^    grpc-ceiling)       ;;$/    grpc-ceiling|coramq|coramq-*) ;;/' "$WORK/run.sh"

@@ -1,11 +1,12 @@
 // CoraMQ through its client package (@coramq/client, built in client/dist), used the way a
 // person would: E = one `enqueue` call per message (the client coalesces calls made close
-// together into EnqueueBatch), the batch row = `enqueueBatch` of 64; D/L = `subscribe` with
-// maxInFlight = window, each message acked on its own with `message.ack()` as it arrives (the
-// client coalesces acks into AckBatch). bench/run-peers.sh copies this file into a scratch copy
-// of the harness as systems/coramq-client.mjs; the server is started as for the `coramq` row.
+// together into batches on its EnqueueStream), the batch row = `enqueueBatch` of 64; D/L =
+// `subscribe` with maxInFlight = window, each message acked on its own with `message.ack()` as
+// it arrives (the client coalesces acks into batches on its AckStream). bench/run-peers.sh
+// copies this file into a scratch copy of the harness as systems/coramq-client.mjs and makes
+// the storage variants (coramq-client-always, ...) from `coramqClient(serverArgs)`.
 import { createRequire } from 'node:module';
-import coramq from './coramq.mjs';
+import { coramq } from './coramq.mjs';
 
 const ROOT = process.env.CORAMQ_ROOT;
 if (!ROOT) throw new Error('CORAMQ_ROOT must point at the CoraMQ checkout (bench/run-peers.sh sets it)');
@@ -16,13 +17,16 @@ const QUEUE = 'bench';
 // Separate connections for the producer and the consumer, as every other row has.
 const connect = (port) => new CoraMQClient(`127.0.0.1:${port}`);
 
-export default {
+/** The adapter for a server started with `serverArgs` (a string of options), as coramq(). */
+export function coramqClient(serverArgs) {
+  const server = coramq(serverArgs);
+  return {
   priorities: true,
   producerHasBatch: true,
   clients: [],
-  notes: [`@coramq/client ${version}: one enqueue() per message (coalesced into EnqueueBatch by the client), subscribe() + message.ack() per message (coalesced into AckBatch); batch row uses enqueueBatch`],
+  notes: [`@coramq/client ${version} (${serverArgs}): one enqueue() per message (coalesced by the client into batches on EnqueueStream), subscribe() + message.ack() per message (coalesced into batches on AckStream); batch row uses enqueueBatch`],
 
-  start: (dir, opts) => coramq.start(dir, opts),
+  start: (dir, opts) => server.start(dir, opts),
 
   async producer({ port }) {
     const client = connect(port);
@@ -63,4 +67,7 @@ export default {
       },
     };
   },
-};
+  };
+}
+
+export default coramqClient(process.env.CORAMQ_SERVER_ARGS ?? '--storage memory');
