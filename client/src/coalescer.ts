@@ -10,7 +10,13 @@
 import type { Clock } from './clock';
 
 export interface BatchingOptions {
-  /** The most messages (or acks) in one batch call. Default 256; at most the server's --max-batch-size (1000 by default). */
+  /**
+   * The most messages (or acks) in one batch; at most the server's --max-batch-size (1000 by
+   * default). Default 32 on the stream transport: a burst goes out as several batches, so the
+   * server works on the first while the next are still being made (E through the client was
+   * about 1.3-1.7x faster than with 256 here). Default 256 on the unary transport, where each
+   * batch costs a call.
+   */
   maxSize?: number;
   /** How long a call waits for others to join its batch, in ms. Default 0: until the next turn of the event loop. */
   linger?: number;
@@ -20,6 +26,11 @@ export interface BatchingOptions {
    * EnqueueBatch / AckBatch call per batch (for proxies that do not carry bidirectional streams).
    */
   transport?: 'stream' | 'unary';
+}
+
+/** The default `maxSize` for these options (see `BatchingOptions.maxSize`). */
+export function defaultMaxSize(options: BatchingOptions): number {
+  return options.transport === 'unary' ? 256 : 32;
 }
 
 export class Coalescer<T> {
@@ -35,7 +46,7 @@ export class Coalescer<T> {
     private readonly clock: Clock,
     private readonly send: (queue: string, items: T[]) => void,
   ) {
-    this.maxSize = Math.max(1, Math.floor(options.maxSize ?? 256));
+    this.maxSize = Math.max(1, Math.floor(options.maxSize ?? defaultMaxSize(options)));
     this.linger = Math.max(0, options.linger ?? 0);
   }
 
