@@ -1,5 +1,5 @@
 # CoraMQ. Every target installs what it needs first, so each works on a fresh clone.
-.PHONY: install generate check-generated build lint test run bench bench-wal clean breaking client
+.PHONY: install generate check-generated build lint test run bench bench-wal bench-smoke clean breaking client
 
 NPM_FLAGS := --no-audit --no-fund
 
@@ -63,6 +63,16 @@ bench: build client
 	node dist/bench/http.js
 	node bench/transport.mjs
 	bench/run-peers.sh $(BENCH_SYSTEMS)
+
+# Every benchmark at a small size (a few thousand messages), so none can rot: CI runs this
+# after the tests. It prints figures and asserts nothing about them; it fails only when a
+# benchmark itself fails to run.
+bench-smoke: build client
+	npx tsc -p tsconfig.bench.json
+	node --expose-gc dist/bench/engine.js --cycles 20000 --messages 20000 --in-flight 2000
+	node dist/bench/http.js --messages 2000
+	RUNS=1 N=2000 node bench/transport.mjs
+	N=2000 bench/run-peers.sh coramq coramq-client coramq-client-always
 
 # The client package @coramq/client (client/): CommonJS, an ES module entry and types in
 # client/dist, built from client/src and generated/. `make test` runs its tests from source;

@@ -3,7 +3,8 @@
  * wheel insert+cancel per second, and memory per queued message with 1,000,000 queued and
  * 100,000 in flight. Prints figures; asserts nothing.
  *
- *   node --expose-gc dist/bench/engine.js [--messages 1000000] [--in-flight 100000]
+ *   node --expose-gc dist/bench/engine.js [--messages 1000000] [--in-flight 100000] [--cycles 1000000]
+ *   (--cycles sets the cycles per run; the wheel does 5x that many insert+cancel)
  */
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +16,10 @@ import { systemClock } from '../src/clock';
 import { NULL_JOURNAL } from '../src/storage/memory-storage';
 import { cycleLoop } from './cycle-loop';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '1000000' }, 'in-flight': { type: 'string', default: '100000' } } });
+const { values } = parseArgs({
+  options: { messages: { type: 'string', default: '1000000' }, 'in-flight': { type: 'string', default: '100000' }, cycles: { type: 'string', default: '1000000' } },
+});
+const CYCLES = Number(values.cycles);
 const N = Number(values.messages);
 const IN_FLIGHT = Number(values['in-flight']);
 const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {});
@@ -72,12 +76,12 @@ function memory(): { perQueued: number; perInFlight: number; rssPerQueued: numbe
 }
 
 console.log(`engine bench (node ${process.version})`);
-cycles(200_000); // warm-up
-const c = [cycles(1_000_000), cycles(1_000_000), cycles(1_000_000)].sort((a, b) => a - b)[1];
-console.log(`  enqueue+dequeue+ack cycles/s (median of 3 x 1,000,000): ${fmt(c)}   target 1,000,000 -> ${(c / 1e6).toFixed(2)}x`);
-wheelRate(1_000_000);
-const w = [wheelRate(5_000_000), wheelRate(5_000_000), wheelRate(5_000_000)].sort((a, b) => a - b)[1];
-console.log(`  timer wheel insert+cancel/s (median of 3 x 5,000,000):    ${fmt(w)}   target 5,000,000 -> ${(w / 5e6).toFixed(2)}x`);
+cycles(CYCLES / 5); // warm-up
+const c = [cycles(CYCLES), cycles(CYCLES), cycles(CYCLES)].sort((a, b) => a - b)[1];
+console.log(`  enqueue+dequeue+ack cycles/s (median of 3 x ${fmt(CYCLES)}): ${fmt(c)}   target 1,000,000 -> ${(c / 1e6).toFixed(2)}x`);
+wheelRate(CYCLES);
+const w = [wheelRate(5 * CYCLES), wheelRate(5 * CYCLES), wheelRate(5 * CYCLES)].sort((a, b) => a - b)[1];
+console.log(`  timer wheel insert+cancel/s (median of 3 x ${fmt(5 * CYCLES)}):    ${fmt(w)}   target 5,000,000 -> ${(w / 5e6).toFixed(2)}x`);
 const m = memory();
 console.log(`  memory per queued 256-byte message (${fmt(N)} queued): ${fmt(m.perQueued)} B (JS heap + buffers), ${fmt(m.rssPerQueued)} B RSS`);
 console.log(`  extra memory per in-flight message (${fmt(IN_FLIGHT)} leased): ${fmt(m.perInFlight)} B`);
