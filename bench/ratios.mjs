@@ -30,3 +30,32 @@ if (variants.some((r) => !r.system.includes('-memory') && baseline(r))) {
     console.log(`| ${r.system} | ${r.E?.msgs_per_s ?? '—'} | ${ratio(r.E?.msgs_per_s, m.E?.msgs_per_s)} | ${r.D?.msgs_per_s ?? '—'} | ${ratio(r.D?.msgs_per_s, m.D?.msgs_per_s)} | ${r.E?.cpu?.server_pct ?? '—'}% | ${r.D?.cpu?.server_pct ?? '—'}% |`);
   }
 }
+
+// Issue 7's targets that this run can judge, each from rows of this same run.
+const row = (...names) => rows.find((r) => names.includes(r.system));
+const stubs = row('coramq', 'coramq-memory');
+const client = row('coramq-client', 'coramq-client-memory');
+const always = row('coramq-client-always');
+const ceiling = row('grpc-ceiling');
+const beanstalkd = row('beanstalkd');
+const checks = [];
+const vs = (what, a, b, min) => {
+  if (a == null || b == null) return;
+  const r = a / b;
+  checks.push([what, `${Math.round(a)} / ${Math.round(b)}`, `${r.toFixed(2)}×`, `≥ ${min}×`, r >= min ? 'met' : 'missed']);
+};
+const atMost = (what, v, max) => v != null && checks.push([what, `${v}`, '', `≤ ${max}`, v <= max ? 'met' : 'missed']);
+vs('1. stubs E vs grpc-ceiling', stubs?.E?.msgs_per_s, ceiling?.E?.msgs_per_s, 0.9);
+vs('1. stubs D vs grpc-ceiling', stubs?.D?.msgs_per_s, ceiling?.D?.msgs_per_s, 0.9);
+vs('2. client E vs beanstalkd', client?.E?.msgs_per_s, beanstalkd?.E?.msgs_per_s, 1);
+vs('2. client D vs beanstalkd', client?.D?.msgs_per_s, beanstalkd?.D?.msgs_per_s, 1);
+vs('3. client fsync always E vs memory', always?.E?.msgs_per_s, client?.E?.msgs_per_s, 0.7);
+vs('3. client fsync always D vs memory', always?.D?.msgs_per_s, client?.D?.msgs_per_s, 0.7);
+atMost('4. client L p99 ms', client?.L?.p99_ms, 1);
+atMost('4. client L max ms', client?.L?.max_ms, 10);
+if (checks.length > 0) {
+  console.log('\n### Targets of the performance issue this run can judge\n');
+  console.log('| target | figures | ratio | wanted | |');
+  console.log('|---|--:|--:|--:|---|');
+  for (const c of checks) console.log(`| ${c.join(' | ')} |`);
+}

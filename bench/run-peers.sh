@@ -3,8 +3,9 @@
 # one run, side by side, and prints one table.
 #
 #   bench/run-peers.sh [system ...]     default: coramq coramq+batch coramq-client
-#                                       coramq-client+batch grpc-ceiling beanstalkd
-#                                       redis-plain bullmq rabbitmq nats
+#                                       coramq-client+batch coramq-client-always
+#                                       grpc-ceiling beanstalkd redis-plain bullmq
+#                                       rabbitmq nats
 #   CoraMQ storage variants (each may take +batch): coramq-memory coramq-always
 #   coramq-interval coramq-never (wal with that --fsync), and the same through the
 #   client package: coramq-client-memory coramq-client-always ...; plain coramq and
@@ -41,7 +42,7 @@ for s in "$@"; do
   case "$base" in coramq-*) [ -f "$WORK/bench/systems/$base.mjs" ] || { echo "unknown system $s (CoraMQ variants: ${!VARIANTS[*]}, coramq-client)" >&2; exit 2; } ;; esac
 done
 
-[ $# -eq 0 ] && set -- coramq coramq+batch coramq-client coramq-client+batch grpc-ceiling beanstalkd redis-plain bullmq rabbitmq nats
+[ $# -eq 0 ] && set -- coramq coramq+batch coramq-client coramq-client+batch coramq-client-always grpc-ceiling beanstalkd redis-plain bullmq rabbitmq nats
 RESULTS=${RESULTS:-$WORK/results/$(date -u +%Y%m%dT%H%M%SZ).jsonl}
 export CORAMQ_ROOT=$ROOT RESULTS
 "$WORK/run.sh" "$@"
