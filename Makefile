@@ -91,3 +91,12 @@ bench-wal: build
 
 clean:
 	rm -rf dist .generated-check .bench-out client/dist
+
+# Server RSS per queued 256-byte message at 1,000,000 messages, and the shared workload's L
+# phase through the client package on a fresh server and beside that backlog, with the longest
+# GC pause of server and client (bench/memory.ts). BENCH_MEMORY_MESSAGES=50000 makes it small.
+.PHONY: bench-memory
+BENCH_MEMORY_MESSAGES ?= 1000000
+bench-memory: build
+	npx tsc -p tsconfig.bench.json
+	node dist/bench/memory.js --messages $(BENCH_MEMORY_MESSAGES)
