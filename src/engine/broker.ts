@@ -303,7 +303,7 @@ export class Broker implements RestoreTarget {
     t.priority[slot] = r.priority;
     t.deliveryCount[slot] = r.deliveryCount;
     t.queueId[slot] = q.id;
-    t.journalRef[slot] = r.journalRef;
+    t.setJournalRef(slot, r.journalRef);
     let hasAttributes = false;
     for (const _ in r.attributes) {
       hasAttributes = true;

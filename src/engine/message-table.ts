@@ -44,8 +44,12 @@ export class MessageTable {
   extras: (Extras | undefined)[];
   receipt: (string | undefined)[];
   holder: (Consumer | undefined)[];
-  /** Storage's own handle for the message (see JournaledMessage); opaque to the engine. */
-  journalRef: unknown[];
+  /**
+   * Storage's own handle for each message (see JournaledMessage); opaque to the engine. Empty
+   * until a storage sets one (in-memory storage never does, and so saves the column): read
+   * and write it through `journalRef()` / `setJournalRef()`.
+   */
+  private refs: unknown[] = [];
   /** The stack of free slots, and each free slot's position in it (for claim). */
   private free: Int32Array;
   private freePos: Int32Array;
@@ -67,7 +71,6 @@ export class MessageTable {
     this.extras = new Array(capacity).fill(undefined);
     this.receipt = new Array(capacity).fill(undefined);
     this.holder = new Array(capacity).fill(undefined);
-    this.journalRef = new Array(capacity).fill(undefined);
     this.free = new Int32Array(capacity);
     this.freePos = new Int32Array(capacity);
     for (let s = capacity - 1; s >= 0; s--) this.pushFree(s);
@@ -91,13 +94,25 @@ export class MessageTable {
     return slot;
   }
 
+  journalRef(slot: number): unknown {
+    return this.refs.length > 0 ? this.refs[slot] : undefined;
+  }
+
+  setJournalRef(slot: number, ref: unknown): void {
+    if (this.refs.length === 0) {
+      if (ref === undefined) return;
+      this.refs = new Array(this.capacity).fill(undefined);
+    }
+    this.refs[slot] = ref;
+  }
+
   release(slot: number): void {
     this.state[slot] = SlotState.Free;
     this.heapIndex[slot] = NONE;
     this.extras[slot] = undefined;
     this.receipt[slot] = undefined;
     this.holder[slot] = undefined;
-    this.journalRef[slot] = undefined;
+    if (this.refs.length > 0) this.refs[slot] = undefined;
     this.pushFree(slot);
     this.used--;
   }
@@ -156,7 +171,7 @@ export class MessageTable {
     this.extras = column(this.extras);
     this.receipt = column(this.receipt);
     this.holder = column(this.holder);
-    this.journalRef = column(this.journalRef);
+    if (this.refs.length > 0) this.refs = column(this.refs);
     const free = new Int32Array(capacity);
     free.set(this.free.subarray(0, this.freeTop));
     this.free = free;

@@ -92,10 +92,10 @@ export class SlotView implements DeliveredMessage, JournaledMessage {
     return this.src.table.receipt[this.slot] ?? '';
   }
   get journalRef(): unknown {
-    return this.src.table.journalRef[this.slot];
+    return this.src.table.journalRef(this.slot);
   }
   set journalRef(ref: unknown) {
-    this.src.table.journalRef[this.slot] = ref;
+    this.src.table.setJournalRef(this.slot, ref);
   }
 
   /** A copy that stays valid (for lists handed out, like a scan). */

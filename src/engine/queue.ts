@@ -404,7 +404,7 @@ export class Queue {
    */
   private acceptDeadLetter(slot: number, from: Queue, oldId: string, reason: DeadLetterReason, now: number): void {
     const t = this.ctx.table;
-    const old = { seq: t.seq[slot], enqueuedAt: t.enqueuedAt[slot], extras: t.extras[slot], count: t.deliveryCount[slot], ref: t.journalRef[slot] };
+    const old = { seq: t.seq[slot], enqueuedAt: t.enqueuedAt[slot], extras: t.extras[slot], count: t.deliveryCount[slot], ref: t.journalRef(slot) };
     const attributes: Record<string, string> = {
       ...old.extras?.attributes,
       [DLQ_ATTRIBUTE.sourceQueue]: from.name,
@@ -422,7 +422,7 @@ export class Queue {
     t.extras[slot] = { clientId, attributes };
     t.deliveryCount[slot] = 0;
     t.queueId[slot] = this.id;
-    t.journalRef[slot] = undefined;
+    t.setJournalRef(slot, undefined);
     try {
       this.ctx.journal.enqueued(this.name, this.ctx.journalView.at(slot), now);
     } catch (err) {
@@ -431,7 +431,7 @@ export class Queue {
       t.extras[slot] = old.extras;
       t.deliveryCount[slot] = old.count;
       t.queueId[slot] = from.id;
-      t.journalRef[slot] = old.ref;
+      t.setJournalRef(slot, old.ref);
       throw err;
     }
     // The source's tombstone names the message as it was there.

@@ -31,3 +31,22 @@ test('claim takes a given free slot in O(1) (restore), growing the table; alloc 
   expect(table.claim(got[0])).toBe(true);
   expect(table.claim(got[1])).toBe(false);
 });
+
+test('journal refs: no column until a storage sets one; then kept across growth and cleared on release', () => {
+  const t = new MessageTable(2);
+  const a = t.alloc();
+  t.setJournalRef(a, undefined); // in-memory storage never sets one: nothing is allocated
+  expect(t.journalRef(a)).toBeUndefined();
+  expect((t as unknown as { refs: unknown[] }).refs).toHaveLength(0);
+  const ref = { segment: 1, offset: 64 };
+  t.setJournalRef(a, ref);
+  expect((t as unknown as { refs: unknown[] }).refs).toHaveLength(t.capacity);
+  const more = [t.alloc(), t.alloc(), t.alloc()]; // grows past 2
+  expect(t.capacity).toBeGreaterThan(2);
+  expect((t as unknown as { refs: unknown[] }).refs).toHaveLength(t.capacity);
+  expect(t.journalRef(a)).toBe(ref);
+  t.setJournalRef(more[2], 'x');
+  t.release(a);
+  expect(t.journalRef(a)).toBeUndefined();
+  expect(t.journalRef(more[2])).toBe('x');
+});
