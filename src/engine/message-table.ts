@@ -1,7 +1,7 @@
 /**
  * Every live message of the broker, one slot each, as columns (struct of arrays): typed
  * arrays for numbers, plain arrays only for what is usually absent (client ids, attributes)
- * or only present in flight (receipt, holder). A queued message is a slot number: no JS
+ * or only present in flight (the lease: receipt and holder). A queued message is a slot number: no JS
  * object per message, so a million queued messages cost the garbage collector nothing.
  *
  * Invariants: a slot is Free or belongs to exactly one queue (`queueId`) in one state;
@@ -27,6 +27,12 @@ export interface Extras {
   attributes?: Attributes;
 }
 
+/** A delivery's hold on a message: its receipt and the consumer it went to. */
+export interface Lease {
+  readonly receipt: string;
+  readonly holder: Consumer;
+}
+
 const NONE = -1;
 
 export class MessageTable {
@@ -42,8 +48,8 @@ export class MessageTable {
   liveNext: Int32Array;
   livePrev: Int32Array;
   extras: (Extras | undefined)[];
-  receipt: (string | undefined)[];
-  holder: (Consumer | undefined)[];
+  /** Set while the message is in flight (one column, not two: 8 bytes less per queued message). */
+  lease: (Lease | undefined)[];
   /**
    * Storage's own handle for each message (see JournaledMessage); opaque to the engine. Empty
    * until a storage sets one (in-memory storage never does, and so saves the column): read
@@ -69,8 +75,7 @@ export class MessageTable {
     this.liveNext = new Int32Array(capacity);
     this.livePrev = new Int32Array(capacity);
     this.extras = new Array(capacity).fill(undefined);
-    this.receipt = new Array(capacity).fill(undefined);
-    this.holder = new Array(capacity).fill(undefined);
+    this.lease = new Array(capacity).fill(undefined);
     this.free = new Int32Array(capacity);
     this.freePos = new Int32Array(capacity);
     for (let s = capacity - 1; s >= 0; s--) this.pushFree(s);
@@ -110,8 +115,7 @@ export class MessageTable {
     this.state[slot] = SlotState.Free;
     this.heapIndex[slot] = NONE;
     this.extras[slot] = undefined;
-    this.receipt[slot] = undefined;
-    this.holder[slot] = undefined;
+    this.lease[slot] = undefined;
     if (this.refs.length > 0) this.refs[slot] = undefined;
     this.pushFree(slot);
     this.used--;
@@ -169,8 +173,7 @@ export class MessageTable {
       return b;
     };
     this.extras = column(this.extras);
-    this.receipt = column(this.receipt);
-    this.holder = column(this.holder);
+    this.lease = column(this.lease);
     if (this.refs.length > 0) this.refs = column(this.refs);
     const free = new Int32Array(capacity);
     free.set(this.free.subarray(0, this.freeTop));

@@ -89,7 +89,7 @@ export class SlotView implements DeliveredMessage, JournaledMessage {
     return this.src.wheel.expiryOf(this.slot);
   }
   get receipt(): string {
-    return this.src.table.receipt[this.slot] ?? '';
+    return this.src.table.lease[this.slot]?.receipt ?? '';
   }
   get journalRef(): unknown {
     return this.src.table.journalRef(this.slot);

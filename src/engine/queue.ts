@@ -175,7 +175,7 @@ export class Queue {
       ...this.ctx.journalView.at(slot).snapshot(),
       state,
       dueAt: state === 'ready' ? null : this.ctx.wheel.expiryOf(slot),
-      receipt: t.receipt[slot] ?? null,
+      receipt: t.lease[slot]?.receipt ?? null,
     };
   }
 
@@ -270,8 +270,7 @@ export class Queue {
     const t = this.ctx.table;
     t.state[slot] = SlotState.InFlight;
     ++t.deliveryCount[slot];
-    t.receipt[slot] = newReceipt();
-    t.holder[slot] = c;
+    t.lease[slot] = { receipt: newReceipt(), holder: c };
     this.ctx.wheel.add(slot, now + c.visibilityTimeoutMs);
     this.inFlightCount++;
     this.totals.delivered++;
@@ -290,7 +289,7 @@ export class Queue {
     const slot = this.find(id);
     const t = this.ctx.table;
     if (slot === NONE || t.state[slot] !== SlotState.InFlight) throw errors.notInFlight(this.name, id);
-    if (receipt !== null && t.receipt[slot] !== receipt) throw errors.staleReceipt(this.name, id);
+    if (receipt !== null && t.lease[slot]?.receipt !== receipt) throw errors.staleReceipt(this.name, id);
     return slot;
   }
 
@@ -348,10 +347,9 @@ export class Queue {
    */
   private detach(slot: number): Consumer | undefined {
     const t = this.ctx.table;
-    const holder = t.holder[slot];
-    t.holder[slot] = undefined;
-    t.receipt[slot] = undefined;
-    return holder;
+    const lease = t.lease[slot];
+    t.lease[slot] = undefined;
+    return lease?.holder;
   }
 
   private freeSlot(holder: Consumer | undefined, now: number): void {
