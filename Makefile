@@ -1,5 +1,6 @@
 # CoraMQ. Every target installs what it needs first, so each works on a fresh clone.
 .PHONY: install generate check-generated build lint test run bench bench-wal clean breaking client
+.PHONY: bench-scaling
 
 NPM_FLAGS := --no-audit --no-fund
 
@@ -78,6 +79,13 @@ bench-wal: build
 	node --expose-gc dist/bench/wal-inprocess.js
 	node dist/bench/wal-throughput.js
 	bench/run-peers.sh coramq-memory coramq-always coramq-interval coramq-never coramq-memory+batch coramq-always+batch
+
+# How cost grows (issue 7, target 7): E, D and L through the client package with 1/100/10,000
+# queues, 1/16/256 consumer streams and 1,000/100,000/1,000,000 messages queued; a table and
+# the largest/smallest ratio per axis. SCALING_ARGS="--n 2000 --l-seconds 1" is a smoke run.
+bench-scaling: build
+	npx tsc -p tsconfig.bench.json
+	node dist/bench/scaling.js $(SCALING_ARGS)
 
 clean:
 	rm -rf dist .generated-check .bench-out client/dist
