@@ -6,7 +6,11 @@
  *
  *   node dist/bench/scaling.js [--n 50000] [--l-seconds 5] [--l-rate 2000] [--axis queues,streams,backlog]
  *                              [--queues 1,100,10000] [--streams 1,16,256] [--backlog 1000,100000,1000000]
- *                              [--rounds 3] [--profile DIR]   (the server runs with --cpu-prof, one profile per row in DIR)
+ *                              [--rounds 3] [--profile DIR]
+ *
+ * --profile DIR runs each server with --cpu-prof: DIR/server-K.cpuprofile per row, and
+ * server-K.phases.json with each phase's window, so `node bench/profile-top.mjs --phase E
+ * DIR/server-K.cpuprofile` shows where the server spent one phase.
  *
  * Messages: 256-byte payloads (bytes 0-3 the sequence number, the rest random), priorities
  * 0-9 from a seeded PRNG, as ../shared/peers/WORKLOAD.md. One client connection produces, a
@@ -51,7 +55,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -126,6 +130,9 @@ interface Server {
 }
 
 let profileSeq = 0;
+/** With --profile: each phase's start and end on the monotonic clock (µs, as V8's profile timestamps). */
+let phases: Record<string, [number, number]> = {};
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 async function startServer(args: string[]): Promise<Server> {
   const node: string[] = [];
@@ -173,13 +180,15 @@ function rssBytes(pid: number): number {
 }
 
 /** Wall-clock msg/s, and µs of CPU per message of the server and of this (client) process, of `run`. */
-async function timed(pid: number, count: number, run: () => Promise<void>): Promise<{ rate: number; cpuUs: number; clientUs: number }> {
+async function timed(phase: string, pid: number, count: number, run: () => Promise<void>): Promise<{ rate: number; cpuUs: number; clientUs: number }> {
+  const from = monoUs();
   const cpu0 = cpuSeconds(pid);
   const client0 = process.cpuUsage();
   const t0 = performance.now();
   await run();
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(client0);
+  phases[phase] = [from, monoUs()];
   return { rate: count / s, cpuUs: ((cpuSeconds(pid) - cpu0) / count) * 1e6, clientUs: (c.user + c.system) / count };
 }
 
@@ -373,7 +382,7 @@ function scenarios(): Scenario[] {
         },
         async extra(producer, pid) {
           const msgs = makeMessages(2 << 28, N, 5);
-          const e = await timed(pid, N, () => enqueuePhase(producer, msgs, (i) => names[i % names.length]));
+          const e = await timed('E spread', pid, N, () => enqueuePhase(producer, msgs, (i) => names[i % names.length]));
           return { axis: 'queues (E spread)', label: `${fmt(q)} queue${q === 1 ? '' : 's'}, E round-robin`, size: q, e: e.rate, eCpu: e.cpuUs, eClient: e.clientUs, note: `${fmt(Math.min(N, q))} queues receive` };
         },
       });
@@ -426,9 +435,11 @@ async function runScenario(sc: Scenario): Promise<Row[]> {
     const note = await sc.setup(producer, server.pid);
     await consumer.getQueue('hot');
     const msgs = makeMessages(0, N, 1);
-    const e = await timed(server.pid, N, () => enqueuePhase(producer, msgs, () => 'hot'));
-    const d = await timed(server.pid, N, () => drainPhase(consumer, 'hot', sc.streams, N));
+    const e = await timed('E', server.pid, N, () => enqueuePhase(producer, msgs, () => 'hot'));
+    const d = await timed('D', server.pid, N, () => drainPhase(consumer, 'hot', sc.streams, N));
+    const lFrom = monoUs();
     const l = await latencyPhase(producer, consumer, sc.streams);
+    phases.L = [lFrom, monoUs()];
     const rows: Row[] = [{ axis: sc.axis, label: sc.label, size: sc.size, e: e.rate, eCpu: e.cpuUs, eClient: e.clientUs, d: d.rate, dCpu: d.cpuUs, dClient: d.clientUs, l, note }];
     if (sc.extra !== undefined) rows.push(await sc.extra(producer, server.pid));
     return rows;
@@ -436,6 +447,8 @@ async function runScenario(sc: Scenario): Promise<Row[]> {
     await consumer.close().catch(() => {});
     await producer.close().catch(() => {});
     await server.stop();
+    if (values.profile !== undefined) writeFileSync(join(values.profile, `server-${profileSeq}.phases.json`), JSON.stringify({ row: sc.label, ...phases }));
+    phases = {};
   }
 }
 
@@ -509,7 +522,7 @@ async function main(): Promise<void> {
     rounds.push(rows);
   }
   printTable(medianRows(rounds));
-  if (values.profile !== undefined) console.log(`\nServer CPU profiles (one per row, in order): ${values.profile}/server-*.cpuprofile`);
+  if (values.profile !== undefined) console.log(`\nServer CPU profiles (one per row, in order): ${values.profile}/server-*.cpuprofile; node bench/profile-top.mjs --phase E|D|L|'E spread' FILE`);
 }
 
 main().catch((err) => {
