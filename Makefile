@@ -1,5 +1,6 @@
 # CoraMQ. Every target installs what it needs first, so each works on a fresh clone.
 .PHONY: install generate check-generated build lint test run bench bench-wal bench-smoke clean breaking client
+.PHONY: bench-scaling
 
 NPM_FLAGS := --no-audit --no-fund
 
@@ -73,6 +74,8 @@ bench-smoke: build client
 	node dist/bench/http.js --messages 2000
 	RUNS=1 N=2000 node bench/transport.mjs
 	N=2000 bench/run-peers.sh coramq coramq-client coramq-client-always
+	node dist/bench/scaling.js --n 2000 --l-seconds 1 --queues 1,1000 --backlog 1000,100000
+	node dist/bench/memory.js --messages 20000 --latency-messages 2000
 
 # The client package @coramq/client (client/): CommonJS, an ES module entry and types in
 # client/dist, built from client/src and generated/. `make test` runs its tests from source;
@@ -88,6 +91,13 @@ bench-wal: build
 	node --expose-gc dist/bench/wal-inprocess.js
 	node dist/bench/wal-throughput.js
 	bench/run-peers.sh coramq-memory coramq-always coramq-interval coramq-never coramq-memory+batch coramq-always+batch
+
+# How cost grows (issue 7, target 7): E, D and L through the client package with 1/100/10,000
+# queues, 1/16/256 consumer streams and 1,000/100,000/1,000,000 messages queued; a table and
+# the largest/smallest ratio per axis. SCALING_ARGS="--n 2000 --l-seconds 1" is a smoke run.
+bench-scaling: build
+	npx tsc -p tsconfig.bench.json
+	node dist/bench/scaling.js $(SCALING_ARGS)
 
 clean:
 	rm -rf dist .generated-check .bench-out client/dist

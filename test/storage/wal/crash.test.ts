@@ -11,20 +11,11 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { QueueServiceClient, type AckBatchResponse, type DequeueResponse, type EnqueueBatchResponse, type GetQueueResponse } from '../../../generated/coramq/v1/queue';
 import { requireBuiltCli, spawnServer, type ServerProcess } from '../../support/cli-server';
+import { prng } from '../../support/prng';
 import { tempDir } from '../../support/wal';
 
 const ROUNDS = 20;
 const QUEUE = 'crash';
-
-/** mulberry32: a seeded PRNG, so a failing run can be told apart and its seed reported. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const unary = <Req, Res>(fn: (req: Req, md: Metadata, cb: (e: ServiceError | null, r: Res) => void) => unknown, req: Req): Promise<Res> =>
   new Promise((resolve, reject) => fn(req, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
