@@ -401,7 +401,8 @@ function decodeEnqueued(buf: Buffer, start: number, end: number, withPayload: bo
     attributes = {};
     for (let i = 0; i < count; i++) {
       const key = r.utf8(r.u16());
-      attributes[key] = r.utf8(r.u32());
+      // defineProperty, not assignment: a key such as "__proto__" is data, kept as written.
+      Object.defineProperty(attributes, key, { value: r.utf8(r.u32()), enumerable: true, writable: true, configurable: true });
     }
     p = r.p;
   }

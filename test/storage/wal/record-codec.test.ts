@@ -180,3 +180,12 @@ test('the table CRC-32 and the native one agree, whole or continued from a prefi
     }),
   );
 });
+
+test('an attribute named __proto__ is data: it survives the round trip as written', () => {
+  const attributes: Record<string, string> = {};
+  Object.defineProperty(attributes, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true });
+  const r = { ...(fc.sample(anyRecord.filter((x) => x.type === RecordType.Enqueued), { seed: 1, numRuns: 1 })[0] as object), attributes };
+  const back = decoded(encode(r as Parameters<typeof encode>[0])) as { attributes: Record<string, string> };
+  expect(Object.keys(back.attributes)).toEqual(['__proto__']);
+  expect(Object.getOwnPropertyDescriptor(back.attributes, '__proto__')?.value).toBe('x');
+});
