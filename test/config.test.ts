@@ -6,6 +6,7 @@ test('defaults', () => {
   expect(c.wal).toEqual({
     fsync: 'always',
     fsyncIntervalMs: 100,
+    writesInFlight: 4,
     segmentSize: 32 * 1024 * 1024,
     headroom: 1024 * 1024,
     compactRatio: 2,

@@ -40,6 +40,7 @@ export function walOptions(dir: string, overrides: Partial<WalOptions> = {}): Wa
     dir,
     fsync: 'always',
     fsyncIntervalMs: 50,
+    writesInFlight: 4,
     segmentSize: 64 * 1024,
     headroom: 4 * 1024,
     compactRatio: 2,

@@ -17,7 +17,9 @@
  * Damage. Segments are made durable in order (wal-log.ts), so only the last segment with
  * records can end in a torn write: a record there that is cut short or fails its CRC, after
  * which nothing valid follows (or whose bytes include a 512-byte sector never written),
- * ends the log; it is logged and zeroed so that appending resumes there. Anything else (a
+ * ends the log; it is logged and zeroed so that appending resumes there. So are records
+ * after a gap of zeros there (overlapping writes, see wal-log.ts, of which an earlier one
+ * never reached the disk: none of them was confirmed). Anything else (a
  * bad record with valid ones after it, a bad header, a missing segment) is damage: the start
  * stops with a WalCorruptError, unless `repair` is set, which overwrites each damaged range
  * with a pad record (recreates a missing segment, rewrites a bad header), logs what was
@@ -196,7 +198,19 @@ async function readRecords(opts: ReplayOptions, seg: Segment, buf: Buffer, size:
   let off = SEGMENT_HEADER_BYTES;
   for (;;) {
     let end = checkFrame(buf, off, size);
-    if (end === END_OF_RECORDS) break;
+    if (end === END_OF_RECORDS) {
+      // Records are contiguous: bytes after their end in the last segment are from writes
+      // that overlapped one that never reached the disk (none of them was confirmed).
+      const garbageEnd = lastNonZero(buf, off, size);
+      if (garbageEnd > off && !(await anyHasRecords(opts.files, later))) {
+        opts.log.warn(
+          { segment: file, offset: off, discardedBytes: garbageEnd - off },
+          'the log ends in a gap followed by records never confirmed (a crash during overlapping writes): discarding them',
+        );
+        await writeAt(opts.files, seg.path, Buffer.alloc(garbageEnd - off), off);
+      }
+      break;
+    }
     let reason = 'bad checksum or length';
     if (end !== BAD_FRAME) {
       try {

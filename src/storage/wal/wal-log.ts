@@ -4,12 +4,18 @@
  * Appending is synchronous: a record is encoded straight into an in-memory buffer (`append`
  * returns where). Everything appended in one turn of the event loop goes out together on
  * setImmediate: one write per segment touched (usually one) on libuv's threadpool, then, with
- * `fsync always`, one fdatasync. While a batch is being written the next one accumulates in
- * a second buffer, and starts as soon as the first is done. `commit()` returns the promise of
- * the batch holding the latest record (null when everything is already done): with `always`
- * it resolves once the batch is on disk; with `interval` and `never` once it is written to
- * the OS (so it survives the process, not a power cut), fdatasync running every interval or
- * never (and at close).
+ * `fsync always`, one fdatasync. Up to `writesInFlight` batches are on their way to disk at
+ * once (a disk serves overlapping fdatasyncs faster than one after another; the next batch
+ * accumulates in another buffer meanwhile), but only batches within one segment, and none
+ * while a segment left behind is being made durable. Batches are confirmed in the order
+ * they were appended, whatever order their writes finish in: a batch is confirmed once it
+ * and every batch before it are done, so a confirmed record never has an unconfirmed one
+ * before it in the log (a crash can leave a hole only in front of records nobody was told
+ * about; replay discards everything after the first gap of the last segment).
+ * `commit()` returns the promise of the batch holding the latest record (null when
+ * everything is already done): with `always` it resolves once the batch is on disk; with
+ * `interval` and `never` once it is written to the OS (so it survives the process, not a
+ * power cut), fdatasync running every interval or never (and at close).
  *
  * Space. Segments are preallocated (zeros written), so writes inside them cannot fail for
  * lack of space; records never straddle segments. `ahead` is the preallocated space not yet
@@ -43,6 +49,8 @@ export interface WalLogOptions {
   segmentSize: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
+  /** How many batches may be on their way to disk at once (at least 1). */
+  writesInFlight: number;
   headroom: number;
   log: Logger;
   /** What records that may not be refused will need (kept by the storage's live index). */
@@ -75,9 +83,22 @@ interface Chunk {
 
 class Batch {
   readonly chunks: Chunk[] = [];
+  /** The buffer its records are in (set when it starts). */
+  buf: Buffer | null = null;
+  /** Its write (and fdatasync) finished; confirmed once every batch before it is too. */
+  done = false;
+  /** It makes a segment left behind durable before writing (nothing may overlap it). */
+  retires = false;
   promise: Promise<void> | null = null;
   resolve: (() => void) | null = null;
   reject: ((err: Error) => void) | null = null;
+
+  /** The one segment all its records go to (null when they go to more than one). */
+  get onlySegment(): Segment | null {
+    const first = this.chunks[0].segment;
+    for (let i = 1; i < this.chunks.length; i++) if (this.chunks[i].segment !== first) return null;
+    return first;
+  }
 }
 
 export class WalLog {
@@ -95,9 +116,11 @@ export class WalLog {
   /** The buffer records are appended to; valid until the next append (it may grow). */
   buf: Buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   private len = 0;
-  private otherBuf: Buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  /** Buffers of finished batches, for the next ones. */
+  private readonly spareBufs: Buffer[] = [];
   private open = new Batch();
-  private flushing: Batch | null = null;
+  /** Batches started and not yet confirmed, oldest first. */
+  private readonly inFlight: Batch[] = [];
   private flushScheduled = false;
   private readonly dirty = new Set<Segment>();
   /** Segments left behind whose last records may not be written and durable yet. */
@@ -209,7 +232,7 @@ export class WalLog {
     this.lastPosition = seg.end;
     seg.end += size;
     this.usedBytes += size;
-    if (!this.flushScheduled && this.flushing === null) {
+    if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
     }
@@ -238,7 +261,7 @@ export class WalLog {
   /** Resolves when everything appended so far is committed (see the header); null if it is. */
   commit(): Promise<void> | null {
     if (this.failure !== null) return Promise.reject(this.failure);
-    const b = this.len > 0 ? this.open : this.flushing;
+    const b = this.len > 0 ? this.open : this.inFlight.length > 0 ? this.inFlight[this.inFlight.length - 1] : null;
     if (b === null) return null;
     return (b.promise ??= new Promise<void>((resolve, reject) => {
       b.resolve = resolve;
@@ -252,22 +275,36 @@ export class WalLog {
     if (this.opts.fsync !== 'always') await this.syncDirty();
   }
 
+  /** Starts the open batch when it may go now (see the header); else a finished batch calls again. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.flushing !== null || this.len === 0 || this.failure !== null) return;
+    if (this.len === 0 || this.failure !== null || !this.mayStart(this.open)) return;
     const batch = this.open;
-    const buf = this.buf;
     const chunks = batch.chunks;
     for (let i = 0; i < chunks.length; i++) chunks[i].bufEnd = i + 1 < chunks.length ? chunks[i + 1].bufStart : this.len;
+    batch.buf = this.buf;
+    batch.retires = this.retiring.length > 0;
     this.open = new Batch();
-    this.buf = this.otherBuf;
+    this.buf = this.spareBufs.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES);
     this.len = 0;
-    this.flushing = batch;
-    void this.write(batch, buf);
+    this.inFlight.push(batch);
+    void this.write(batch);
   };
 
-  private async write(batch: Batch, buf: Buffer): Promise<void> {
+  /** Whether `batch` may start beside the batches in flight: same single segment, no segment being retired. */
+  private mayStart(batch: Batch): boolean {
+    const flying = this.inFlight;
+    if (flying.length === 0) return true;
+    if (flying.length >= this.opts.writesInFlight || this.retiring.length > 0) return false;
+    const seg = batch.onlySegment;
+    if (seg === null) return false;
+    for (const f of flying) if (f.retires || f.onlySegment !== seg) return false;
+    return true;
+  }
+
+  private async write(batch: Batch): Promise<void> {
     const { files, fsync } = this.opts;
+    const buf = batch.buf as Buffer;
     try {
       for (const c of batch.chunks) {
         // A segment left behind is made durable before the next one gets records, so after
@@ -281,14 +318,27 @@ export class WalLog {
     } catch (err) {
       this.fail(err as Error);
     }
-    this.flushing = null;
-    this.otherBuf = buf.length > 8 * BUFFER_BYTES ? Buffer.allocUnsafe(BUFFER_BYTES) : buf;
-    if (this.failure === null) batch.resolve?.();
-    else batch.reject?.(this.failure);
+    batch.done = true;
+    batch.buf = null;
+    if (buf.length <= 8 * BUFFER_BYTES && this.spareBufs.length < this.opts.writesInFlight) this.spareBufs.push(buf);
+    this.confirm();
     if (this.len > 0 && !this.flushScheduled) this.flush();
     if (this.failure === null) {
       this.ensureAhead(); // reservations grew with the batch
       this.opts.onFlushed();
+    }
+  }
+
+  /**
+   * Confirms the finished batches at the head of the line (after a failure, rejects them:
+   * nothing after a failed write is confirmed). Every batch in flight finishes, so none waits forever.
+   */
+  private confirm(): void {
+    const flying = this.inFlight;
+    while (flying.length > 0 && flying[0].done) {
+      const batch = flying.shift() as Batch;
+      if (this.failure === null) batch.resolve?.();
+      else batch.reject?.(this.failure);
     }
   }
 

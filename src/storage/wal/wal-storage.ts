@@ -91,6 +91,7 @@ export class WalStorage implements Storage, Journal {
         segmentSize: this.opts.segmentSize,
         fsync: this.opts.fsync,
         fsyncIntervalMs: this.opts.fsyncIntervalMs,
+        writesInFlight: this.opts.writesInFlight,
         headroom: this.opts.headroom,
         log: this.log,
         space: this.index,

@@ -16,9 +16,9 @@ function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-async function started(fsync: 'always' | 'interval' | 'never', files: FaultyFiles, fsyncIntervalMs = 50) {
+async function started(fsync: 'always' | 'interval' | 'never', files: FaultyFiles, fsyncIntervalMs = 50, writesInFlight = 4) {
   const dir = tempDir();
-  const w = await openWal(dir, { files, fsync, fsyncIntervalMs, segmentSize: 1024 * 1024 });
+  const w = await openWal(dir, { files, fsync, fsyncIntervalMs, writesInFlight, segmentSize: 1024 * 1024 });
   w.broker.createQueue('q');
   await w.storage.maintenanceIdle();
   files.writes = files.syncs = 0;
@@ -42,9 +42,9 @@ test('records journaled in one turn go out in one write and one fdatasync; commi
   await w.close();
 });
 
-test('while one batch is on its way to disk, the turns after it gather into the next batch', async () => {
+test('--wal-writes-in-flight 1: while one batch is on its way to disk, the turns after it gather into the next batch', async () => {
   const files = new FaultyFiles();
-  const w = await started('always', files);
+  const w = await started('always', files, 50, 1);
   const held = gate();
   const realSync = files.datasync;
   files.datasync = async (fd) => {
@@ -119,5 +119,127 @@ test('a failed write fails its commit and every later change with STORAGE_FAILED
   await w.storage.close().catch(() => {});
   const again = await openWal(w.dir);
   expect(again.broker.queue('q').messages().map((m) => m.id)).toEqual(['confirmed']);
+  await again.close();
+});
+
+/** A file layer whose fdatasyncs (or writes) each wait until the test lets that one go. */
+function heldCalls(files: FaultyFiles, op: 'datasync' | 'write') {
+  const held: { open: () => void; fail: (e: Error) => void }[] = [];
+  const real = files[op] as (...args: unknown[]) => Promise<void>;
+  (files as unknown as Record<string, unknown>)[op] = async (...args: unknown[]) => {
+    await new Promise<void>((open, fail) => held.push({ open, fail }));
+    return real(...args);
+  };
+  return held;
+}
+
+const nextTurn = () => new Promise((r) => setImmediate(r));
+/** Waits (for real file I/O on the threadpool) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 10_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+  expect(cond()).toBe(true);
+}
+const settled = (p: Promise<void>) => {
+  const s = { done: false, error: null as unknown };
+  p.then(() => (s.done = true), (e: unknown) => (s.error = e));
+  return s;
+};
+
+test('up to --wal-writes-in-flight batches go to disk at once; they are confirmed in order even when a later fdatasync ends first', async () => {
+  const files = new FaultyFiles();
+  const w = await started('always', files, 50, 3);
+  const syncs = heldCalls(files, 'datasync');
+  const commits: Promise<void>[] = [];
+  for (const id of ['a', 'b', 'c', 'd']) {
+    put(w.broker, id);
+    commits.push(w.storage.commit() as Promise<void>);
+    await nextTurn();
+    await nextTurn();
+  }
+  const [a, b, c, d] = commits.map(settled);
+  await until(() => syncs.length === 3);
+  expect(files.writes).toBe(3); // a, b and c overlap; d waits for a place
+  syncs[2].open();
+  syncs[1].open();
+  await nextTurn();
+  await nextTurn();
+  expect([a.done, b.done, c.done]).toEqual([false, false, false]); // nothing before a is confirmed
+  syncs[0].open();
+  await Promise.all(commits.slice(0, 3));
+  await until(() => syncs.length === 4); // d started once a place was free
+  expect(files.writes).toBe(4);
+  expect(d.done).toBe(false);
+  syncs[3].open();
+  await commits[3];
+  await w.close();
+  const again = await openWal(w.dir);
+  expect(again.broker.queue('q').messages().map((m) => m.id)).toEqual(['a', 'b', 'c', 'd']);
+  await again.close();
+});
+
+test('a failed write rejects the batches after it, even those whose own write and fdatasync succeeded', async () => {
+  const files = new FaultyFiles();
+  const w = await started('always', files, 50, 2);
+  const writes = heldCalls(files, 'write');
+  put(w.broker, 'first');
+  const first = settled(w.storage.commit() as Promise<void>);
+  await nextTurn();
+  await nextTurn();
+  put(w.broker, 'second');
+  const secondP = w.storage.commit() as Promise<void>;
+  const second = settled(secondP);
+  await nextTurn();
+  await nextTurn();
+  expect(writes).toHaveLength(2);
+  let secondSynced = false;
+  const realSync = files.datasync;
+  files.datasync = async (fd) => {
+    await realSync(fd);
+    secondSynced = true;
+  };
+  writes[1].open(); // the second is written and synced...
+  await until(() => secondSynced);
+  await nextTurn();
+  expect(second.done).toBe(false); // ...but waits for the first
+  writes[0].fail(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+  await expect(secondP).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
+  expect(first.error).toMatchObject({ code: 'STORAGE_FAILED' });
+  expect(second.done).toBe(false);
+  await w.storage.close().catch(() => {});
+});
+
+test('a batch that reaches a new segment waits until the batches in flight are done', async () => {
+  const files = new FaultyFiles();
+  const dir = tempDir();
+  const w = await openWal(dir, { files, fsync: 'always', writesInFlight: 4, segmentSize: 8192, headroom: 256 });
+  w.broker.createQueue('q');
+  await w.storage.commit();
+  const recordWrites: number[] = []; // positions (a new segment's header goes to 0, records after it)
+  const realWrite = files.write;
+  files.write = async (fd, buf, offset, length, position) => {
+    if (position > 0) recordWrites.push(position);
+    return realWrite(fd, buf, offset, length, position);
+  };
+  const syncs = heldCalls(files, 'datasync');
+  put(w.broker, 'in-old-segment');
+  const old = settled(w.storage.commit() as Promise<void>);
+  await nextTurn();
+  await nextTurn();
+  // Enough records to fill the segment: the turn's batch reaches into the next one.
+  for (let i = 0; i < 60; i++) put(w.broker, `fill${i}`);
+  const fill = w.storage.commit() as Promise<void>;
+  await until(() => syncs.length >= 1);
+  await nextTurn();
+  await nextTurn();
+  expect(recordWrites).toHaveLength(1); // only the first batch is out
+  syncs[0].open();
+  const release = setInterval(() => syncs.forEach((s) => s.open()), 1);
+  await fill;
+  clearInterval(release);
+  expect(old.done).toBe(true);
+  expect(recordWrites).toHaveLength(3); // the first, then the fill batch's two segments
+  await w.close();
+  const again = await openWal(dir, { segmentSize: 8192, headroom: 256 });
+  expect(again.broker.queue('q').depth).toBe(61);
   await again.close();
 });

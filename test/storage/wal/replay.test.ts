@@ -69,6 +69,31 @@ describe('a torn write at the tail', () => {
   });
 });
 
+describe('a gap of zeros followed by records, at the tail (overlapping writes, an earlier one lost)', () => {
+  test.each([
+    ['one record', 1],
+    ['two records', 2],
+  ])('zeroing %s before the last ends the log at the gap; the records after it are discarded for good', async (_, lost) => {
+    const dir = await logWith(4); // the queue record, then m0..m3
+    const all = frames(join(dir, SEG1));
+    const [gapStart] = all[all.length - 1 - lost];
+    const [, gapEnd] = all[all.length - 2];
+    patch(join(dir, SEG1), gapStart, Buffer.alloc(gapEnd - gapStart));
+    const { log, lines } = recordingLogger();
+    const w = await openWal(dir, { segmentSize: 8192, headroom: 256, log });
+    expect(ids(w)).toEqual(['m0', 'm1', 'm2', 'm3'].slice(0, 3 - lost));
+    expect(lines.filter((l) => /gap followed by records never confirmed/.test(String(l.msg)))).toHaveLength(1);
+    // What comes next is appended at the gap; the discarded record never comes back.
+    w.broker.enqueue('q', { id: 'after', payload: Buffer.from('x'), priority: 0, delayMs: 0, attributes: {} });
+    await w.close();
+    const again = recordingLogger();
+    const w2 = await openWal(dir, { segmentSize: 8192, headroom: 256, log: again.log });
+    expect(ids(w2)).toEqual([...['m0', 'm1', 'm2'].slice(0, 3 - lost), 'after']);
+    expect(again.lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
+    await w2.close();
+  });
+});
+
 describe('damage in the middle', () => {
   test.each([
     ['a payload byte', (s: number, e: number) => [e - 3, 0x5a]],
