@@ -85,24 +85,40 @@ export const MAX_SEQ = 2 ** 48 - 1;
 export class ServerIds {
   private lastMs = -1;
   private lastHi = -1;
-  /** Character codes of the id being built: 10 of time, 8 of seq's high bits, 8 of the rest. */
-  private readonly codes = new Array<number>(26).fill(48);
+  /** Character codes of the first 18 characters: 10 of time, 8 of seq's high bits. */
+  private readonly codes = new Array<number>(18).fill(48);
+  /** Those 18 characters as a string, made again only when they change. */
+  private prefix = '';
 
   make(nowMs: number, seq: number, slot: number): string {
     const c = this.codes;
+    let changed = false;
     if (nowMs !== this.lastMs) {
       this.lastMs = nowMs;
       putBase32(c, 0, nowMs, 10);
+      changed = true;
     }
     const hi = Math.floor(seq / 256);
     if (hi !== this.lastHi) {
       this.lastHi = hi;
       putBase32(c, 10, hi, 8);
+      changed = true;
     }
-    putBase32(c, 18, (seq % 256) * TWO_32 + slot, 8);
-    return String.fromCharCode.apply(null, c);
+    if (changed) this.prefix = String.fromCharCode.apply(null, c);
+    // The last 8 characters are 40 bits, seq's low 8 then the slot's 32: four 10-bit pairs.
+    const low = seq % 256;
+    return (
+      this.prefix +
+      PAIRS[(low << 2) | (slot >>> 30)] +
+      PAIRS[(slot >>> 20) & 1023] +
+      PAIRS[(slot >>> 10) & 1023] +
+      PAIRS[slot & 1023]
+    );
   }
 }
+
+/** The two base32 characters of every 10-bit value. */
+const PAIRS = Array.from({ length: 1024 }, (_, i) => CROCKFORD[i >> 5] + CROCKFORD[i & 31]);
 
 const CODES = Array.from(CROCKFORD, (ch) => ch.charCodeAt(0));
 

@@ -56,7 +56,10 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
       queue,
       entries,
       'messages',
-      (entry) => ({ ...broker.enqueue(queue, newMessage(entry)), error: undefined }),
+      (entry) => {
+        const { id, duplicate } = broker.enqueue(queue, newMessage(entry));
+        return { id, duplicate, error: undefined };
+      },
       (_, error) => ({ id: '', duplicate: false, error }),
     );
   };
