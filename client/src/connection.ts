@@ -14,6 +14,7 @@
 import { Client, credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ClientDuplexStream, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { QueueServiceService, type DequeueRequest, type DequeueResponse } from '../../generated/coramq/v1/queue';
 import { Backoff, type BackoffOptions } from './backoff';
+import { decodeDequeueResponse } from './dequeue-decoder';
 import type { Clock } from './clock';
 import { abortError, CoraMQError, isTransient, statusError } from './errors';
 
@@ -165,7 +166,7 @@ export class Connection {
     return this.client.makeServerStreamRequest(
       def.path,
       def.requestSerialize,
-      def.responseDeserialize,
+      decodeDequeueResponse, // hand-written: the generated decoder was a quarter of a consumer's CPU
       request,
       this.metadata(),
       callOptions(deadlineAt),

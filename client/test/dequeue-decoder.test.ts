@@ -1,0 +1,86 @@
+/**
+ * The hand-written DequeueResponse decoder against the generated one: for random responses
+ * (and the same bytes with unknown fields mixed in, as a newer server may send), both read
+ * the same thing; malformed bytes throw instead of reading garbage.
+ */
+import fc from 'fast-check';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { DequeueResponse, type Message } from '../../generated/coramq/v1/queue';
+import { decodeDequeueResponse } from '../src/dequeue-decoder';
+
+const int64 = fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
+const timestamp = fc.option(fc.record({ seconds: int64, nanos: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) }), { nil: undefined });
+const text = fc.string({ unit: 'binary', maxLength: 40 });
+const message: fc.Arbitrary<Message> = fc.record({
+  id: text,
+  queue: text,
+  payload: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+  priority: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+  attributes: fc.dictionary(text.filter((k) => k !== '__proto__'), text, { maxKeys: 4 }),
+  enqueuedAt: timestamp,
+  deliveryCount: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  visibleAt: timestamp,
+  receipt: text,
+});
+
+const encode = (r: DequeueResponse): Buffer => Buffer.from(DequeueResponse.encode(r).finish());
+
+test('reads what the generated decoder reads, for any response', () => {
+  fc.assert(
+    fc.property(fc.array(message, { maxLength: 6 }), (messages) => {
+      const bytes = encode({ messages });
+      expect(decodeDequeueResponse(bytes)).toEqual(DequeueResponse.decode(bytes));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('skips fields it does not know, at the top and inside each message (a newer server)', () => {
+  fc.assert(
+    fc.property(message, fc.integer({ min: 20, max: 500 }), fc.uint8Array({ maxLength: 20 }), fc.nat(), (m, field, blob, n) => {
+      const inner = DequeueResponse.encode({ messages: [m] }).finish().subarray(0); // tag 10, length, message
+      const w = new BinaryWriter();
+      w.uint32((field << 3) | 0).uint64(n); // unknown varint at the top
+      const body = new BinaryWriter();
+      body.uint32((field << 3) | 2).bytes(blob); // unknown bytes inside the message
+      body.uint32((field << 3) | 5).fixed32(n); // unknown fixed32
+      body.uint32((field << 3) | 1).fixed64(n); // unknown fixed64
+      const messageBytes = Buffer.concat([Buffer.from(body.finish()), Buffer.from(decodeFirst(inner))]);
+      w.uint32(10).bytes(messageBytes);
+      const bytes = Buffer.from(w.finish());
+      expect(decodeDequeueResponse(bytes)).toEqual(DequeueResponse.decode(bytes));
+      expect(decodeDequeueResponse(bytes).messages[0]).toEqual(m.payload.length === 0 ? { ...m, payload: Buffer.alloc(0) } : m);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+/** The body of the first field-1 entry of an encoded DequeueResponse. */
+function decodeFirst(encoded: Uint8Array): Uint8Array {
+  let pos = 1;
+  let len = 0;
+  for (let shift = 0; ; shift += 7) {
+    const b = encoded[pos++];
+    len |= (b & 0x7f) << shift;
+    if (b < 0x80) break;
+  }
+  return encoded.subarray(pos, pos + len);
+}
+
+test('an attribute named __proto__ is kept as data', () => {
+  const w = new BinaryWriter();
+  const entry = new BinaryWriter().uint32(10).string('__proto__').uint32(18).string('x').finish();
+  const msg = new BinaryWriter().uint32(10).string('id-1').uint32(42).bytes(entry).finish();
+  w.uint32(10).bytes(msg);
+  const [m] = decodeDequeueResponse(Buffer.from(w.finish())).messages;
+  expect(Object.getPrototypeOf(m.attributes)).toBe(Object.prototype);
+  expect(Object.entries(m.attributes)).toEqual([['__proto__', 'x']]);
+});
+
+test.each([
+  ['a length past the end', Buffer.from([10, 5, 1, 2])],
+  ['a truncated varint', Buffer.from([10, 2, 32, 0x80])],
+  ['a group wire type', Buffer.from([10, 1, 0x0b])],
+])('%s throws', (_, bytes) => {
+  expect(() => decodeDequeueResponse(bytes)).toThrow(/DequeueResponse/);
+});
