@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { QueueServiceService } from '../../generated/coramq/v1/queue';
+import { encodeDequeueResponse } from './dequeue-encoder';
 import { systemClock, type Clock } from '../clock';
 import type { ServerConfig } from '../config';
 import { Broker } from '../engine/broker';
@@ -73,8 +74,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const server = new Server({
     'grpc.max_receive_message_length': config.limits.maxRequestBytes,
   });
+  // Dequeue's responses are written by a hand-written encoder (dequeue-encoder.ts): same bytes, less CPU.
+  const definition = { ...QueueServiceService, dequeue: { ...QueueServiceService.dequeue, responseSerialize: encodeDequeueResponse } };
   server.addService(
-    QueueServiceService,
+    definition,
     queueService({ broker, limits: config.limits, log, storage, streams, authenticate: bearerAuth(config.authToken) }),
   );
   addReflection(server);
