@@ -20,6 +20,8 @@ import { abortError, CoraMQError, isTransient, toError } from './errors';
 export abstract class BatchItem {
   /** True once the item has its outcome (answered, failed or aborted). */
   settled = false;
+  /** The entry's `queue` field on the wire: '' (not sent), as the request names the queue. */
+  readonly queue = '';
   /** Set only for calls with a signal. */
   private signal: AbortSignal | undefined = undefined;
   private onAbort: (() => void) | undefined = undefined;

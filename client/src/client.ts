@@ -166,6 +166,7 @@ export class CoraMQClient {
       () => ({
         queue,
         messages: messages.map((m) => ({
+          queue: '',
           id: m.id ?? '',
           payload: toBytes(m.payload),
           priority: m.priority ?? 0,
