@@ -67,7 +67,10 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
       queue,
       entries,
       'messages',
-      (q, entry) => ({ ...broker.enqueue(q, newMessage(entry)), error: undefined }),
+      (q, entry) => {
+        const { id, duplicate } = broker.enqueue(q, newMessage(entry));
+        return { id, duplicate, error: undefined };
+      },
       (_, error) => ({ id: '', duplicate: false, error }),
     );
 
