@@ -40,8 +40,9 @@
  *            (filled before E, five `enqueue` calls per queue at once, so one batch each). E, D and L run on `hot` / `lat` as above, so
  *            the rows answer "does having many queues slow the hot path". An extra row per
  *            size, "E spread", enqueues N messages round-robin over all the queues (one
- *            `enqueue` call each, 64 outstanding): the client coalesces per queue, so with
- *            many queues each batch carries one message; this row shows that cost separately.
+ *            `enqueue` call each, 64 outstanding): the client coalesces calls whatever their
+ *            queue (each entry of a mixed batch names its queue), so this row shows what
+ *            spreading messages over many queues costs beside one queue.
  *   streams  1 / 16 / 256 consumer streams (subscriptions on one consumer connection) on `hot`
  *            in D and on `lat` in L, each with maxInFlight 64, as each consumer of the workload
  *            has (so 64, 1,024 and 16,384 unacked in total: adding workers adds prefetch).

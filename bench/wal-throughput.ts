@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { QueueServiceClient, type DequeueResponse } from '../generated/coramq/v1/queue';
+import { QueueServiceClient, type AckEntry, type DequeueResponse } from '../generated/coramq/v1/queue';
 
 const { values } = parseArgs({
   options: {
@@ -75,7 +75,7 @@ async function measure(args: string[]): Promise<Result> {
     const c = new QueueServiceClient(address, credentials.createInsecure());
     await call(c.createQueue.bind(c), { name: 'b', config: { visibilityTimeout: { seconds: 60, nanos: 0 }, maxDeliveries: 0, deadLetterQueue: '', maxDepth: 0 } });
     const payload = Buffer.alloc(256, 7);
-    const messages = Array.from({ length: BATCH }, (_, i) => ({ id: '', payload, priority: i % 10, delay: undefined, attributes: {} }));
+    const messages = Array.from({ length: BATCH }, (_, i) => ({ id: '', payload, priority: i % 10, delay: undefined, attributes: {}, queue: '' }));
 
     let sent = 0;
     let cpu0 = cpuSeconds(pid);
@@ -95,7 +95,7 @@ async function measure(args: string[]): Promise<Result> {
     t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
       let acked = 0;
-      let pending: { id: string; receipt: string }[] = [];
+      let pending: AckEntry[] = [];
       const stream = c.dequeue({ queue: 'b', maxMessages: 0, waitTime: undefined, visibilityTimeout: undefined, maxInFlight: 4000 });
       const flush = (): void => {
         const entries = pending;
@@ -109,7 +109,7 @@ async function measure(args: string[]): Promise<Result> {
         }, reject);
       };
       stream.on('data', (r: DequeueResponse) => {
-        for (const m of r.messages) pending.push({ id: m.id, receipt: m.receipt });
+        for (const m of r.messages) pending.push({ id: m.id, receipt: m.receipt, queue: '' });
         if (pending.length >= 500) flush();
         else setImmediate(() => pending.length > 0 && flush());
       });

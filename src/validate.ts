@@ -74,6 +74,28 @@ export function attributes(attrs: Record<string, string>, limits: Limits): Attri
   return attrs;
 }
 
+/**
+ * The queue of a batch's entries that name none (EnqueueBatch, AckBatch and their streams):
+ * the request's `queue`, checked as a name. An empty one is allowed only when every entry
+ * names its own queue; then '' is returned (no entry will fall back to it).
+ */
+export function batchQueue(queue: string, entries: readonly { queue?: string }[], what: string): string {
+  if (queue !== '') return queueName(queue);
+  for (let i = 0; i < entries.length; i++) {
+    const own = entries[i].queue;
+    if (own === undefined || own === '') {
+      throw new CoraError('INVALID_QUEUE_NAME', `queue name is empty and ${what}[${i}] names no queue: name the queue on the request, or on every entry`);
+    }
+  }
+  return '';
+}
+
+/** The queue of entry `index` of a batch: its own, checked as a name, or else `fallback` (batchQueue's). */
+export function entryQueue(own: string | undefined, fallback: string, what: string, index: number): string {
+  if (own === undefined || own === '') return fallback;
+  return QUEUE_NAME.test(own) ? own : queueName(own, `${what}[${index}].queue`);
+}
+
 export function batchSize(count: number, what: string, limits: Limits): void {
   if (count === 0) throw errors.invalid(`${what} has no entries`);
   if (count > limits.maxBatchSize) {

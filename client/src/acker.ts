@@ -1,6 +1,7 @@
 /**
- * Acks, coalesced: acks of one queue made close together go out as one AckBatch
- * (batch-call.ts); each gets its own outcome (MessageNotFoundError, InvalidReceiptError).
+ * Acks, coalesced: acks made close together go out as one AckBatch (or AckStream request),
+ * whatever their queues (batch-call.ts); each gets its own outcome (MessageNotFoundError,
+ * InvalidReceiptError).
  * Acks are not retried after UNAVAILABLE: the batch may have been applied, and a message whose
  * ack was lost is delivered again (at-least-once).
  */
@@ -13,12 +14,13 @@ import { toError, type CoraMQError } from './errors';
 /** One pending ack: the batch entry, with its caller's callback. */
 export class AckItem extends BatchItem implements AckEntry {
   constructor(
+    target: string,
     readonly id: string,
     readonly receipt: string,
     deadlineAt: number,
     private readonly done: (err: CoraMQError | null) => void,
   ) {
-    super(deadlineAt);
+    super(target, deadlineAt);
   }
 
   protected failed(err: CoraMQError): void {
@@ -34,8 +36,8 @@ export class AckItem extends BatchItem implements AckEntry {
 export class Acker extends BatchCall<AckItem, AckBatchResponse, AckResult> {
   protected readonly stream = this.options.transport === 'unary' ? null : new Pipeline(this.conn, 'ackStream', this.clock);
 
-  ack(queue: string, item: AckItem, signal: AbortSignal | undefined): void {
-    if (signal === undefined || item.watch(signal, 'ack')) this.add(queue, item);
+  ack(item: AckItem, signal: AbortSignal | undefined): void {
+    if (signal === undefined || item.watch(signal, 'ack')) this.add(item);
   }
 
   protected call(queue: string, items: AckItem[], deadlineAt: number, done: Done<AckBatchResponse>): void {

@@ -1,13 +1,18 @@
 /**
- * A batch RPC that callers reach one item at a time: items are coalesced per queue
- * (coalescer.ts), sent as one call with the earliest deadline among them, and each item gets
- * the result at its own position in the reply.
+ * A batch RPC that callers reach one item at a time: items are coalesced whatever their
+ * queues (coalescer.ts) and sent as one call with the earliest deadline among them; each item
+ * gets the result at its own position in the reply. A batch of one queue names it on the
+ * request (the wire form every server version reads); a batch that mixes queues names each
+ * entry's queue and leaves the request's empty, as the contract asks.
  *
  * Failures of the whole call: BATCH_TOO_LARGE (the server's --max-batch-size is below our
  * cap) halves the cap and sends the items again, since nothing of a rejected batch was
- * applied; UNAVAILABLE goes to `transient` (by default: every item fails, since the call may
- * have been applied); anything else fails every item. Items settled before their batch is
- * sent (aborted) are left out of it.
+ * applied; a mixed batch refused with INVALID_QUEUE_NAME comes from a server that predates
+ * entry queues (it read an empty request queue; a current server answers that to a batch
+ * whose every entry names a queue only when a name is empty), so this batch is sent again
+ * split per queue (nothing of it was applied), and so are later mixed batches; UNAVAILABLE goes to
+ * `transient` (by default: every item fails, since the call may have been applied); anything
+ * else fails every item. Items settled before their batch is sent (aborted) are left out of it.
  */
 import { status } from '@grpc/grpc-js';
 import type { Clock } from './clock';
@@ -16,15 +21,24 @@ import type { Connection, Done } from './connection';
 import type { EntryError } from '../../generated/coramq/v1/queue';
 import { abortError, CoraMQError, isTransient, toError } from './errors';
 
-/** One caller's entry in a batch: its deadline, its signal, and whether it has its outcome. */
+/** One caller's entry in a batch: its queue, its deadline, its signal, and whether it has its outcome. */
 export abstract class BatchItem {
   /** True once the item has its outcome (answered, failed or aborted). */
   settled = false;
+  /**
+   * The entry's `queue` field on the wire: `target` while the item is in a batch that mixes
+   * queues, '' (not sent) in a batch of one queue, whose request names it.
+   */
+  queue = '';
   /** Set only for calls with a signal. */
   private signal: AbortSignal | undefined = undefined;
   private onAbort: (() => void) | undefined = undefined;
 
-  constructor(readonly deadlineAt: number) {}
+  constructor(
+    /** The queue the item is for. */
+    readonly target: string,
+    readonly deadlineAt: number,
+  ) {}
 
   /** Hands the caller its error (called once). */
   protected abstract failed(err: CoraMQError): void;
@@ -70,6 +84,8 @@ export function batchAnswer<Res>(done: Done<Res>): Done<Res & { error?: EntryErr
 
 export abstract class BatchCall<I extends BatchItem, Res, R> {
   protected readonly coalescer: Coalescer<I>;
+  /** The server predates entry queues: a batch that mixes queues goes out as one batch per queue. */
+  private perQueue = false;
 
   /** The stream batches travel on (null: one unary call per batch). */
   protected abstract readonly stream: { end(): void } | null;
@@ -79,7 +95,7 @@ export abstract class BatchCall<I extends BatchItem, Res, R> {
     protected readonly options: BatchingOptions,
     protected readonly clock: Clock,
   ) {
-    this.coalescer = new Coalescer<I>(options, clock, (queue, items) => this.send(queue, items));
+    this.coalescer = new Coalescer<I>(options, clock, (items) => this.send(items));
   }
 
   /** Sends what is waiting for the next turn now. */
@@ -92,7 +108,7 @@ export abstract class BatchCall<I extends BatchItem, Res, R> {
     this.stream?.end();
   }
 
-  /** Makes the call for `items` of `queue`. */
+  /** Makes the call for `items`; `queue` is the request's ('' when the entries name theirs). */
   protected abstract call(queue: string, items: I[], deadlineAt: number, done: Done<Res>): void;
   /** The per-item results of a reply, in the order of the items. */
   protected abstract results(res: Res): R[];
@@ -100,28 +116,45 @@ export abstract class BatchCall<I extends BatchItem, Res, R> {
   protected abstract answer(item: I, result: R): void;
 
   /** The call failed with UNAVAILABLE. */
-  protected transient(_queue: string, items: I[], err: CoraMQError): void {
+  protected transient(items: I[], err: CoraMQError): void {
     for (const item of items) item.fail(err);
   }
 
-  protected add(queue: string, item: I): void {
-    this.coalescer.add(queue, item);
+  protected add(item: I): void {
+    this.coalescer.add(item);
   }
 
-  private send(queue: string, items: I[]): void {
+  private send(items: I[]): void {
     let deadlineAt = Infinity;
     let live = 0;
+    let queue: string | null = null;
+    let mixed = false;
     for (const item of items) {
       if (item.settled) continue;
       live++;
       if (item.deadlineAt < deadlineAt) deadlineAt = item.deadlineAt;
+      if (queue === null) queue = item.target;
+      else if (item.target !== queue) mixed = true;
     }
     if (live === 0) return;
     const batch = live === items.length ? items : items.filter((i) => !i.settled);
-    this.call(queue, batch, deadlineAt, (err, res) => {
-      if (err !== null) this.failed(queue, batch, err);
+    if (mixed && this.perQueue) return this.sendPerQueue(batch);
+    for (const item of batch) item.queue = mixed ? item.target : '';
+    this.call(mixed ? '' : (queue as string), batch, deadlineAt, (err, res) => {
+      if (err !== null) this.failed(batch, mixed, err);
       else this.answered(batch, this.results(res as Res));
     });
+  }
+
+  /** One batch per queue, each in the order of its items. */
+  private sendPerQueue(items: I[]): void {
+    const byQueue = new Map<string, I[]>();
+    for (const item of items) {
+      const group = byQueue.get(item.target);
+      if (group === undefined) byQueue.set(item.target, [item]);
+      else group.push(item);
+    }
+    for (const group of byQueue.values()) this.send(group);
   }
 
   private answered(items: I[], results: R[]): void {
@@ -131,13 +164,18 @@ export abstract class BatchCall<I extends BatchItem, Res, R> {
     }
   }
 
-  private failed(queue: string, items: I[], err: CoraMQError): void {
+  private failed(items: I[], mixed: boolean, err: CoraMQError): void {
     if (err.reason === 'BATCH_TOO_LARGE' && items.length > 1) {
       this.coalescer.maxSize = Math.max(1, Math.floor(items.length / 2));
-      for (const item of items) if (!item.settled) this.coalescer.add(queue, item);
+      for (const item of items) if (!item.settled) this.coalescer.add(item);
       this.coalescer.flush();
+    } else if (err.reason === 'INVALID_QUEUE_NAME' && mixed) {
+      // An empty queue name of our own caller also makes a current server refuse the batch:
+      // then this batch is split (that caller gets its own error), but later ones are not.
+      if (items.every((i) => i.target !== '')) this.perQueue = true;
+      this.sendPerQueue(items.filter((i) => !i.settled));
     } else if (isTransient(err)) {
-      this.transient(queue, items, err);
+      this.transient(items, err);
     } else {
       for (const item of items) item.fail(err);
     }

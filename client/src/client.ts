@@ -46,6 +46,8 @@ export interface EnqueueOptions extends CallOptions {
 
 export interface BatchMessage {
   payload: Payload;
+  /** The queue this message goes to. Default: the `queue` given to `enqueueBatch`. */
+  queue?: string;
   id?: string;
   priority?: number;
   delay?: number;
@@ -137,6 +139,7 @@ export class CoraMQClient {
     try {
       this.open();
       item = new EnqueueItem(
+        queue,
         options.id ?? '',
         toBytes(payload),
         options.priority ?? 0,
@@ -147,7 +150,7 @@ export class CoraMQClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.enqueuer !== null) return this.enqueuer.enqueue(queue, item, options.signal);
+    if (this.enqueuer !== null) return this.enqueuer.enqueue(item, options.signal);
     return new Promise((resolve, reject) => {
       const done: Done<ResponseOf<'enqueue'>> = (err, res) => (err === null ? resolve({ id: res!.id, duplicate: res!.duplicate }) : reject(err));
       const request = { queue, id: item.id, payload: item.payload, priority: item.priority, delay: item.delay, attributes: item.attributes };
@@ -157,8 +160,10 @@ export class CoraMQClient {
   }
 
   /**
-   * Adds several messages to one queue in one EnqueueBatch call, in order. Each entry succeeds
-   * or fails on its own. Retried after UNAVAILABLE only when every message has an id.
+   * Adds several messages in one EnqueueBatch call, in order: to `queue`, or to their own
+   * `queue` where they name one (pass '' when every message names its own). Each entry
+   * succeeds or fails on its own (one naming a queue that does not exist fails alone with
+   * QueueNotFoundError). Retried after UNAVAILABLE only when every message has an id.
    */
   enqueueBatch(queue: string, messages: BatchMessage[], options?: CallOptions): Promise<BatchResult[]> {
     return this.call(
@@ -166,6 +171,7 @@ export class CoraMQClient {
       () => ({
         queue,
         messages: messages.map((m) => ({
+          queue: m.queue ?? '',
           id: m.id ?? '',
           payload: toBytes(m.payload),
           priority: m.priority ?? 0,

@@ -1,11 +1,12 @@
 /**
- * Groups items added close together into one batch per queue. A batch goes out when it
- * reaches `maxSize`, or when the linger is over: on the next turn of the event loop
+ * Groups items added close together into batches, whatever their queues (a batch may carry
+ * entries for several queues: EnqueueBatchEntry.queue, AckEntry.queue). A batch goes out when
+ * it reaches `maxSize`, or when the linger is over: on the next turn of the event loop
  * (setImmediate) when `linger` is 0, else `linger` ms after the first item of the round.
- * One scheduled flush serves every queue; no timer per item, no allocation per item.
+ * One scheduled flush at most; no timer per item, no allocation per item.
  *
- * Ensures: every item added is handed to `send` exactly once, in the order added (per queue),
- * in batches of at most `maxSize`.
+ * Ensures: every item added is handed to `send` exactly once, in the order added, in batches
+ * of at most `maxSize`.
  */
 import type { Clock } from './clock';
 
@@ -34,7 +35,7 @@ export function defaultMaxSize(options: BatchingOptions): number {
 }
 
 export class Coalescer<T> {
-  private readonly open = new Map<string, T[]>();
+  private open: T[] = [];
   private scheduled = false;
   private timer: unknown = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -44,22 +45,18 @@ export class Coalescer<T> {
   constructor(
     options: BatchingOptions,
     private readonly clock: Clock,
-    private readonly send: (queue: string, items: T[]) => void,
+    private readonly send: (items: T[]) => void,
   ) {
     this.maxSize = Math.max(1, Math.floor(options.maxSize ?? defaultMaxSize(options)));
     this.linger = Math.max(0, options.linger ?? 0);
   }
 
-  add(queue: string, item: T): void {
-    let batch = this.open.get(queue);
-    if (batch === undefined) {
-      batch = [];
-      this.open.set(queue, batch);
-    }
+  add(item: T): void {
+    const batch = this.open;
     batch.push(item);
     if (batch.length >= this.maxSize) {
-      this.open.delete(queue);
-      this.sendAll(queue, batch);
+      this.open = [];
+      this.sendAll(batch);
     } else if (!this.scheduled) {
       this.scheduled = true;
       if (this.linger === 0) this.immediate = setImmediate(this.flush);
@@ -67,7 +64,7 @@ export class Coalescer<T> {
     }
   }
 
-  /** Sends every open batch now. */
+  /** Sends the open batch now. */
   readonly flush = (): void => {
     if (this.scheduled) {
       this.scheduled = false;
@@ -75,15 +72,15 @@ export class Coalescer<T> {
       if (this.timer !== null) this.clock.clearTimer(this.timer);
       this.immediate = this.timer = null;
     }
-    if (this.open.size === 0) return;
-    const batches = [...this.open];
-    this.open.clear();
-    for (const [queue, items] of batches) this.sendAll(queue, items);
+    if (this.open.length === 0) return;
+    const batch = this.open;
+    this.open = [];
+    this.sendAll(batch);
   };
 
   /** Sends `items` in batches of at most maxSize (more than one only after the cap was lowered). */
-  private sendAll(queue: string, items: T[]): void {
-    if (items.length <= this.maxSize) return this.send(queue, items);
-    for (let i = 0; i < items.length; i += this.maxSize) this.send(queue, items.slice(i, i + this.maxSize));
+  private sendAll(items: T[]): void {
+    if (items.length <= this.maxSize) return this.send(items);
+    for (let i = 0; i < items.length; i += this.maxSize) this.send(items.slice(i, i + this.maxSize));
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Enqueue, coalesced: `enqueue` calls made close together go out as one EnqueueBatch per
- * queue (batch-call.ts), and each caller gets its own result or error from its entry. The
- * item is the batch entry itself (no copy); its promise is the only other allocation.
+ * Enqueue, coalesced: `enqueue` calls made close together go out as one EnqueueBatch (or
+ * EnqueueStream request), whatever their queues (batch-call.ts), and each caller gets its own
+ * result or error from its entry. The item is the batch entry itself (no copy); its promise is
+ * the only other allocation.
  *
  * After UNAVAILABLE, entries with an id are sent again after a backoff while their deadline
  * allows (the server deduplicates a live id, so a repeat cannot enqueue twice; the repeat may
@@ -33,6 +34,7 @@ export class EnqueueItem extends BatchItem implements EnqueueBatchEntry {
   attempts = 0;
 
   constructor(
+    target: string,
     public id: string,
     public payload: Buffer,
     public priority: number,
@@ -40,7 +42,7 @@ export class EnqueueItem extends BatchItem implements EnqueueBatchEntry {
     public attributes: { [key: string]: string },
     deadlineAt: number,
   ) {
-    super(deadlineAt);
+    super(target, deadlineAt);
   }
 
   protected failed(err: CoraMQError): void {
@@ -56,12 +58,12 @@ export class EnqueueItem extends BatchItem implements EnqueueBatchEntry {
 export class Enqueuer extends BatchCall<EnqueueItem, EnqueueBatchResponse, WireResult> {
   protected readonly stream = this.options.transport === 'unary' ? null : new Pipeline(this.conn, 'enqueueStream', this.clock);
 
-  enqueue(queue: string, item: EnqueueItem, signal: AbortSignal | undefined): Promise<EnqueueResult> {
+  enqueue(item: EnqueueItem, signal: AbortSignal | undefined): Promise<EnqueueResult> {
     const p = new Promise<EnqueueResult>((resolve, reject) => {
       item.resolve = resolve;
       item.reject = reject;
     });
-    if (signal === undefined || item.watch(signal, 'enqueue')) this.add(queue, item);
+    if (signal === undefined || item.watch(signal, 'enqueue')) this.add(item);
     return p;
   }
 
@@ -78,7 +80,7 @@ export class Enqueuer extends BatchCall<EnqueueItem, EnqueueBatchResponse, WireR
     item.answer(result);
   }
 
-  protected override transient(queue: string, items: EnqueueItem[], err: CoraMQError): void {
+  protected override transient(items: EnqueueItem[], err: CoraMQError): void {
     const now = Date.now();
     const again: EnqueueItem[] = [];
     let wait = 0;
@@ -93,7 +95,7 @@ export class Enqueuer extends BatchCall<EnqueueItem, EnqueueBatchResponse, WireR
     }
     if (again.length === 0) return;
     this.conn.later(wait, () => {
-      for (const item of again) if (!item.settled) this.add(queue, item);
+      for (const item of again) if (!item.settled) this.add(item);
       this.flush();
     });
   }

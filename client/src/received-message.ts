@@ -101,11 +101,11 @@ export class ReceivedMessage {
   ackThen(done: (err: CoraMQError | null) => void, options?: CallOptions, promise: Promise<void> | null = null): void {
     const settlement: Settlement = { kind: 'ack', promise };
     this.#settlement = settlement;
-    const item = new AckItem(this.id, this.receipt, deadlineAt(options?.deadline, this.#ctx.deadline), (err) => {
+    const item = new AckItem(this.queue, this.id, this.receipt, deadlineAt(options?.deadline, this.#ctx.deadline), (err) => {
       if (err !== null && this.#settlement === settlement) this.#settlement = null;
       done(err);
     });
-    this.#ctx.acker.ack(this.queue, item, options?.signal);
+    this.#ctx.acker.ack(item, options?.signal);
   }
 
   /** Gives the message back: it is delivered again after `delay` ms (or dead-lettered when out of deliveries). */

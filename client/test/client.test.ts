@@ -115,6 +115,15 @@ describe('enqueue and receive', () => {
     expect((await client.receive('q', { max: 5 })).map((m) => m.text())).toEqual(['d', 'a']);
   });
 
+  test('enqueueBatch: messages that name their own queue go there; a missing queue fails only its entry', async () => {
+    await client.createQueue('other');
+    const res = await client.enqueueBatch('q', [{ payload: 'a' }, { payload: 'b', queue: 'other' }, { payload: 'c', queue: 'missing' }, { payload: 'd', queue: 'q' }]);
+    expect(res.map((r) => r.ok)).toEqual([true, true, false, true]);
+    expect(res[2]).toMatchObject({ ok: false, error: expect.any(QueueNotFoundError) });
+    expect((await client.receive('q', { max: 5 })).map((m) => m.text())).toEqual(['a', 'd']);
+    expect((await client.receive('other', { max: 5 })).map((m) => m.text())).toEqual(['b']);
+  });
+
   test('receive waits up to `wait` for a first message and returns as soon as there is one', async () => {
     const polling = client.receive('q', { max: 5, wait: 30_000 });
     await client.enqueue('q', 'first');

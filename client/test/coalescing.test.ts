@@ -1,10 +1,11 @@
 /**
  * Coalescing of enqueue calls into batches and of acks into ack batches, against a real
  * server, on both transports: batches written on EnqueueStream / AckStream (the default) and
- * EnqueueBatch / AckBatch calls. Batches are counted on the wire by a grpc-js interceptor.
+ * EnqueueBatch / AckBatch calls. Calls for different queues share batches (each entry names
+ * its queue when a batch mixes them). Batches are counted on the wire by a grpc-js interceptor.
  */
 import { InterceptingCall, Metadata, status, type Interceptor, type StatusObject } from '@grpc/grpc-js';
-import { CancelledError, CoraMQClient, DeadlineExceededError, InvalidArgumentError, InvalidReceiptError, UnavailableError, type ClientOptions } from '../src';
+import { CancelledError, CoraMQClient, DeadlineExceededError, InvalidArgumentError, InvalidReceiptError, QueueNotFoundError, UnavailableError, type ClientOptions } from '../src';
 import { startTestServer, type TestServer } from '../../test/support/server';
 import { defaultMaxSize } from '../src/coalescer';
 import { rejection, rpcCounter, type RpcCounter } from './support';
@@ -136,13 +137,118 @@ test('after UNAVAILABLE (the reply was lost, the batch applied) only messages wi
     return call;
   };
   const client = connect({ reconnect: { initialDelay: 1, maxDelay: 1 }, clock: undefined }, [loseReply]);
+  await client.createQueue('q2');
   const withId = client.enqueue('q', 'a', { id: 'order-1' });
   const withoutId = rejection(client.enqueue('q', 'b'));
+  const otherQueue = client.enqueue('q2', 'c', { id: 'order-1' }); // the same id, in another queue of the same batch
   expect(await withId).toEqual({ id: 'order-1', duplicate: true }); // the retry found the first attempt's message
+  expect(await otherQueue).toEqual({ id: 'order-1', duplicate: true });
   expect(await withoutId).toBeInstanceOf(UnavailableError);
   expect(rpcs.batches('Enqueue')).toBe(2);
   expect(rpcs.started('EnqueueStream')).toBe(2 * streams); // the broken stream, then a new one
   expect((await client.getQueue('q')).stats.ready).toBe(2); // each message once
+  expect((await client.receive('q2', { max: 10 })).map((m) => m.text())).toEqual(['c']);
+});
+
+test('calls spread over 100 queues go out in full batches, not one per queue; each message lands in its own queue, in order', async () => {
+  const client = connect();
+  const queues = Array.from({ length: 100 }, (_, i) => `spread-${i}`);
+  await Promise.all(queues.map((q) => client.createQueue(q)));
+  const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.enqueue(queues[i % 100], `m${i}`)));
+  expect(rpcs.batches('Enqueue')).toBe(Math.ceil(1000 / maxSize));
+  expect(rpcs.started('EnqueueStream')).toBe(streams);
+  // A batch that mixes queues names each entry's queue and leaves the request's empty.
+  for (const b of rpcs.batchQueues('Enqueue')) expect([b.queue, b.entries.every((e) => e.startsWith('spread-'))]).toEqual(['', true]);
+  expect(new Set(results.map((r) => r.id)).size).toBe(1000);
+  for (const [k, q] of [queues[0], queues[57], queues[99]].entries()) {
+    const n = [0, 57, 99][k];
+    const got = await client.receive(q, { max: 100 });
+    expect(got.map((m) => m.text())).toEqual(Array.from({ length: 10 }, (_, j) => `m${n + 100 * j}`));
+  }
+});
+
+test('a batch of one queue names it on the request only, as every server version reads it', async () => {
+  const client = connect();
+  await Promise.all([client.enqueue('q', 'a'), client.enqueue('q', 'b')]);
+  expect(rpcs.batchQueues('Enqueue')).toEqual([{ queue: 'q', entries: ['', ''] }]);
+});
+
+test('in one batch, an entry for a missing queue fails with QueueNotFoundError and one with a bad name with InvalidArgumentError; the others succeed', async () => {
+  const client = connect();
+  await client.createQueue('q2');
+  const calls = [
+    client.enqueue('q', 'a', { id: 'a' }),
+    client.enqueue('missing', 'x'),
+    client.enqueue('q2', 'b', { id: 'b' }),
+    client.enqueue('bad name', 'y'),
+    client.enqueue('q', 'c', { id: 'c' }),
+  ];
+  const settled = await Promise.allSettled(calls);
+  expect(rpcs.batches('Enqueue')).toBe(1);
+  expect(rpcs.batchQueues('Enqueue')).toEqual([{ queue: '', entries: ['q', 'missing', 'q2', 'bad name', 'q'] }]);
+  expect(settled.map((s) => (s.status === 'fulfilled' ? s.value.id : s.reason.constructor.name))).toEqual(['a', 'QueueNotFoundError', 'b', 'InvalidArgumentError', 'c']);
+  expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(QueueNotFoundError);
+  expect((settled[1] as PromiseRejectedResult).reason.message).toBe("queue 'missing' does not exist");
+  expect((await client.receive('q', { max: 10 })).map((m) => m.id)).toEqual(['a', 'c']);
+  expect((await client.receive('q2', { max: 10 })).map((m) => m.id)).toEqual(['b']);
+});
+
+test('against a server that predates entry queues, a mixed batch is refused whole, then sent per queue, and so are later ones; every call succeeds', async () => {
+  // Such a server reads the bytes without the entries' queue field: it sees an empty request
+  // queue. The interceptor sends exactly that to this server.
+  const oldServer: Interceptor = (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      sendMessage(message: { messages?: object[]; entries?: object[] }, next) {
+        const strip = (es?: object[]) => es?.map((e) => ({ ...e, queue: '' }));
+        next(message.messages !== undefined ? { ...message, messages: strip(message.messages) } : message.entries !== undefined ? { ...message, entries: strip(message.entries) } : message);
+      },
+    });
+  const client = connect({}, [oldServer]);
+  await client.createQueue('q2');
+  const first = await Promise.all([client.enqueue('q', 'a'), client.enqueue('q2', 'b'), client.enqueue('q', 'c')]);
+  expect(first.every((r) => !r.duplicate)).toBe(true);
+  expect(rpcs.batchQueues('Enqueue')).toEqual([
+    { queue: '', entries: ['q', 'q2', 'q'] }, // refused: INVALID_QUEUE_NAME for the whole batch
+    { queue: 'q', entries: ['', ''] },
+    { queue: 'q2', entries: [''] },
+  ]);
+  await Promise.all([client.enqueue('q2', 'd'), client.enqueue('q', 'e')]);
+  expect(rpcs.batchQueues('Enqueue').slice(3)).toEqual([
+    { queue: 'q2', entries: [''] },
+    { queue: 'q', entries: [''] },
+  ]);
+  expect((await client.receive('q', { max: 10 })).map((m) => m.text())).toEqual(['a', 'c', 'e']);
+  expect((await client.receive('q2', { max: 10 })).map((m) => m.text())).toEqual(['b', 'd']);
+});
+
+test('an empty queue name in a mixed batch fails only its own call, and later mixed batches are not split', async () => {
+  const client = connect();
+  await client.createQueue('q2');
+  const settled = await Promise.allSettled([client.enqueue('q', 'a'), client.enqueue('', 'x'), client.enqueue('q2', 'b')]);
+  expect(settled.map((s) => (s.status === 'fulfilled' ? 'ok' : s.reason.constructor.name))).toEqual(['ok', 'InvalidArgumentError', 'ok']);
+  await Promise.all([client.enqueue('q', 'c'), client.enqueue('q2', 'd')]);
+  expect(rpcs.batchQueues('Enqueue').slice(-1)).toEqual([{ queue: '', entries: ['q', 'q2'] }]);
+  expect((await client.receive('q', { max: 10 })).map((m) => m.text())).toEqual(['a', 'c']);
+});
+
+test('acks of messages from several queues share batches; a stale receipt fails only its own ack', async () => {
+  const client = connect();
+  const queues = ['q', 'q2', 'q3'];
+  await Promise.all(queues.slice(1).map((q) => client.createQueue(q)));
+  await Promise.all(Array.from({ length: 90 }, (_, i) => client.enqueue(queues[i % 3], String(i))));
+  const perQueue = await Promise.all(queues.map((q) => client.receive(q, { max: 30, visibilityTimeout: 1_000 })));
+  const received = perQueue[0].flatMap((_, i) => perQueue.map((ms) => ms[i])); // acked round robin over the queues
+  expect(received.filter((m) => m !== undefined)).toHaveLength(90);
+  const stale = received.find((m) => m.queue === 'q2')!;
+  await stale.extendVisibility(1);
+  t.clock.advance(1);
+  expect((await client.receive('q2'))[0].id).toBe(stale.id);
+  const before = rpcs.batches('Ack');
+  const outcomes = await Promise.allSettled(received.map((m) => m.ack()));
+  expect(rpcs.batches('Ack') - before).toBe(Math.ceil(90 / maxSize));
+  expect(rpcs.batchQueues('Ack').every((b) => b.queue === '' && new Set(b.entries).size === 3)).toBe(true);
+  expect(outcomes.flatMap((o, i) => (o.status === 'rejected' ? [[received[i].id, o.reason.constructor.name]] : []))).toEqual([[stale.id, 'InvalidReceiptError']]);
+  for (const q of queues) expect((await client.getQueue(q)).stats.ackedTotal).toBe(q === 'q2' ? 29 : 30);
 });
 
 test('acks are coalesced into batches; a stale receipt fails only its own ack', async () => {

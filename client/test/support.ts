@@ -27,6 +27,22 @@ export interface RpcCounter {
    * code, or a streamed answer's whole-batch error code (0 when it has none).
    */
   batchCodes(kind: 'Enqueue' | 'Ack'): number[];
+  /**
+   * What each batch of `kind` sent said about queues, on either transport, as it was when
+   * written: the request's `queue` and each entry's.
+   */
+  batchQueues(kind: 'Enqueue' | 'Ack'): BatchQueues[];
+}
+
+export interface BatchQueues {
+  queue: string;
+  entries: string[];
+}
+
+interface BatchRequest {
+  queue: string;
+  messages?: { queue: string }[];
+  entries?: { queue: string }[];
 }
 
 export function rpcCounter(): RpcCounter {
@@ -35,6 +51,7 @@ export function rpcCounter(): RpcCounter {
   const sent = new Map<string, number>();
   const streamCodes = new Map<string, number[]>();
   const received = new Map<string, number>();
+  const shapes = new Map<string, BatchQueues[]>();
   const waits = new Notifier();
   const add = <T>(m: Map<string, T[]>, k: string, v: T): void => void m.set(k, [...(m.get(k) ?? []), v]);
   const interceptor: Interceptor = (options, nextCall) => {
@@ -43,6 +60,11 @@ export function rpcCounter(): RpcCounter {
     return new InterceptingCall(nextCall(options), {
       sendMessage(message, next) {
         sent.set(method, (sent.get(method) ?? 0) + 1);
+        const kind = /^(Enqueue|Ack)(Batch|Stream)$/.exec(method)?.[1];
+        if (kind !== undefined) {
+          const r = message as BatchRequest;
+          add(shapes, kind, { queue: r.queue, entries: (r.messages ?? r.entries ?? []).map((e) => e.queue) });
+        }
         next(message);
         waits.notify();
       },
@@ -72,6 +94,7 @@ export function rpcCounter(): RpcCounter {
     untilReceived: (m, n) => waits.until(() => (received.get(m) ?? 0) >= n, `${n} messages of ${m}`),
     batches: (kind) => (started.get(`${kind}Batch`) ?? 0) + (sent.get(`${kind}Stream`) ?? 0),
     batchCodes: (kind) => [...(finished.get(`${kind}Batch`) ?? []), ...(streamCodes.get(`${kind}Stream`) ?? [])],
+    batchQueues: (kind) => shapes.get(kind) ?? [],
   };
 }
 

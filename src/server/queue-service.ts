@@ -36,13 +36,25 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
     attributes: v.attributes(m.attributes, limits),
   });
 
-  /** A batch call: the batch is checked as a whole, then each entry succeeds or fails alone. */
-  const eachEntry = <E, R>(queue: string, entries: E[], what: string, run: (e: E) => R, failed: (e: E, error: EntryError) => R): R[] => {
+  /**
+   * A batch call: the batch is checked as a whole (its size, the request's queue when set),
+   * then each entry succeeds or fails alone, on its own queue when it names one (a bad or
+   * unknown entry queue fails that entry only). The whole batch runs in this one turn, so its
+   * journal records share one commit.
+   */
+  const eachEntry = <E extends { queue?: string }, R>(
+    requestQueue: string,
+    entries: E[],
+    what: string,
+    run: (queue: string, e: E) => R,
+    failed: (e: E, error: EntryError) => R,
+  ): R[] => {
     v.batchSize(entries.length, what, limits);
-    broker.queue(queue);
-    return entries.map((e) => {
+    const fallback = v.batchQueue(requestQueue, entries, what);
+    if (fallback !== '') broker.queue(fallback);
+    return entries.map((e, i) => {
       try {
-        return run(e);
+        return run(v.entryQueue(e.queue, fallback, what, i), e);
       } catch (err) {
         return failed(e, toEntryError(err, deps.log));
       }
@@ -50,25 +62,22 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
   };
 
   /** The entries of an EnqueueBatch (or EnqueueStream request), each enqueued on its own. */
-  const enqueueEntries = (queueName: string, entries: EnqueueBatchEntry[]): EnqueueResult[] => {
-    const queue = v.queueName(queueName);
-    return eachEntry<EnqueueBatchEntry, EnqueueResult>(
+  const enqueueEntries = (queue: string, entries: EnqueueBatchEntry[]): EnqueueResult[] =>
+    eachEntry<EnqueueBatchEntry, EnqueueResult>(
       queue,
       entries,
       'messages',
-      (entry) => {
-        const { id, duplicate } = broker.enqueue(queue, newMessage(entry));
+      (q, entry) => {
+        const { id, duplicate } = broker.enqueue(q, newMessage(entry));
         return { id, duplicate, error: undefined };
       },
       (_, error) => ({ id: '', duplicate: false, error }),
     );
-  };
 
   /** The entries of an AckBatch (or AckStream request), each acked on its own. */
-  const ackEntries = (queueName: string, entries: AckEntry[]): AckResult[] => {
-    const queue = v.queueName(queueName);
-    const ack = (e: AckEntry): AckResult => {
-      broker.ack(queue, v.requiredMessageId(e.id), v.receipt(e.receipt));
+  const ackEntries = (queue: string, entries: AckEntry[]): AckResult[] => {
+    const ack = (q: string, e: AckEntry): AckResult => {
+      broker.ack(q, v.requiredMessageId(e.id), v.receipt(e.receipt));
       return { id: e.id, error: undefined };
     };
     return eachEntry(queue, entries, 'entries', ack, (e, error) => ({ id: e.id, error }));

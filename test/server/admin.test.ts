@@ -106,9 +106,9 @@ test('NOT_FOUND for an unknown queue on every queue RPC', async () => {
     t.call('deleteQueue', { name: 'nope' }),
     t.call('purgeQueue', { name: 'nope' }),
     enqueue(t, 'nope'),
-    t.call('enqueueBatch', { queue: 'nope', messages: [{ id: '', payload: Buffer.from('x'), priority: 0, delay: undefined, attributes: {} }] }),
+    t.call('enqueueBatch', { queue: 'nope', messages: [{ id: '', payload: Buffer.from('x'), priority: 0, delay: undefined, attributes: {}, queue: '' }] }),
     t.call('ack', { queue: 'nope', id: 'a', receipt: 'r' }),
-    t.call('ackBatch', { queue: 'nope', entries: [{ id: 'a', receipt: 'r' }] }),
+    t.call('ackBatch', { queue: 'nope', entries: [{ id: 'a', receipt: 'r', queue: '' }] }),
     t.call('nack', { queue: 'nope', id: 'a', receipt: 'r', delay: undefined }),
     t.call('extendVisibility', { queue: 'nope', id: 'a', receipt: 'r', visibilityTimeout: ms(1000) }),
   ];

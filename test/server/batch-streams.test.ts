@@ -6,50 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metadata, status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import type { EnqueueStreamRequest, EnqueueStreamResponse } from '../../generated/coramq/v1/queue';
 import { NULL_JOURNAL } from '../../src/storage/memory-storage';
+import { Duplex } from '../support/duplex';
 import { startTestServer, type TestServer } from '../support/server';
 import { createQueue, dequeue } from '../support/wire';
 
-const entry = (id: string) => ({ id, payload: Buffer.from(id), priority: 0, delay: undefined, attributes: {} });
-
-/** A duplex call read into an array; tests await counts and the end. */
-class Duplex<Req, Res> {
-  readonly responses: Res[] = [];
-  status: StatusObject | null = null;
-  private waiters: (() => void)[] = [];
-  constructor(readonly call: ClientDuplexStream<Req, Res>) {
-    call.on('data', (r: Res) => this.push(() => this.responses.push(r)));
-    call.on('status', (s: StatusObject) => this.push(() => (this.status = s)));
-    call.on('error', () => {});
-  }
-  send(r: Req): void {
-    this.call.write(r);
-  }
-  async take(n: number): Promise<Res[]> {
-    await this.until(() => this.responses.length >= n || this.status !== null);
-    if (this.responses.length < n) throw new Error(`stream ended (${this.status?.code} ${this.status?.details}) after ${this.responses.length}`);
-    return this.responses.slice(0, n);
-  }
-  async ended(): Promise<StatusObject> {
-    await this.until(() => this.status !== null);
-    return this.status as StatusObject;
-  }
-  private push(f: () => void): void {
-    f();
-    const w = this.waiters;
-    this.waiters = [];
-    w.forEach((g) => g());
-  }
-  private until(cond: () => boolean): Promise<void> {
-    if (cond()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (): void => (cond() ? resolve() : void this.waiters.push(check));
-      this.waiters.push(check);
-    });
-  }
-}
+const entry = (id: string) => ({ id, payload: Buffer.from(id), priority: 0, delay: undefined, attributes: {}, queue: '' });
 
 describe('on in-memory storage', () => {
   let t: TestServer;
@@ -85,11 +49,11 @@ describe('on in-memory storage', () => {
   });
 
   test('AckStream acks each entry; a stale receipt fails only its entry', async () => {
-    for (const id of ['a', 'b']) await t.call('enqueue', { queue: 'q', ...entry(id) });
+    for (const id of ['a', 'b']) await t.call('enqueue', { ...entry(id), queue: 'q' });
     const [a, b] = await dequeue(t, 'q', { maxMessages: 2 }).take(2);
     const s = new Duplex(t.client.ackStream());
-    s.send({ queue: 'q', entries: [{ id: a.id, receipt: a.receipt }, { id: b.id, receipt: 'stale' }] });
-    s.send({ queue: 'q', entries: [{ id: b.id, receipt: b.receipt }] });
+    s.send({ queue: 'q', entries: [{ id: a.id, receipt: a.receipt, queue: '' }, { id: b.id, receipt: 'stale', queue: '' }] });
+    s.send({ queue: 'q', entries: [{ id: b.id, receipt: b.receipt, queue: '' }] });
     const r = await s.take(2);
     expect(r[0].results.map((x) => x.error?.reason ?? 'ok')).toEqual(['ok', 'STALE_RECEIPT']);
     expect(r[1].results.map((x) => x.error?.reason ?? 'ok')).toEqual(['ok']);

@@ -90,7 +90,7 @@ test('integrity: 10,000 messages over 50 concurrent streams, none lost, none twi
   const n = 10_000;
   const producer = (async () => {
     for (let i = 0; i < n; i += 500) {
-      const messages = Array.from({ length: 500 }, (_, j) => ({ id: `m${i + j}`, payload: Buffer.from(String(i + j)), priority: (i + j) % 7, delay: undefined, attributes: {} }));
+      const messages = Array.from({ length: 500 }, (_, j) => ({ id: `m${i + j}`, payload: Buffer.from(String(i + j)), priority: (i + j) % 7, delay: undefined, attributes: {}, queue: '' }));
       const res = await t.call('enqueueBatch', { queue: 'q', messages });
       expect(res.results.every((x) => x.error === undefined && !x.duplicate)).toBe(true);
     }
@@ -182,7 +182,7 @@ test('messages delivered in one turn share frames; a large backlog streams under
   await createQueue(t, 'q');
   const payload = Buffer.alloc(64 * 1024, 7);
   for (let i = 0; i < 10; i++) {
-    const messages = Array.from({ length: 20 }, () => ({ id: '', payload, priority: 0, delay: undefined, attributes: {} }));
+    const messages = Array.from({ length: 20 }, () => ({ id: '', payload, priority: 0, delay: undefined, attributes: {}, queue: '' }));
     await t.call('enqueueBatch', { queue: 'q', messages });
   }
   const r = dequeue(t, 'q', { maxInFlight: 10_000, maxMessages: 200 });

@@ -11,7 +11,7 @@ afterEach(async () => {
   await t.close();
 });
 
-const entry = (fields: Record<string, unknown> = {}) => ({ id: '', payload: Buffer.from('p'), priority: 0, delay: undefined, attributes: {}, ...fields });
+const entry = (fields: Record<string, unknown> = {}) => ({ id: '', payload: Buffer.from('p'), priority: 0, delay: undefined, attributes: {}, queue: '', ...fields });
 
 test('Enqueue without an id gets a ULID; a live id is answered as a duplicate, not enqueued twice', async () => {
   await createQueue(t, 'q');
@@ -61,10 +61,10 @@ test('AckBatch acks each entry on its own', async () => {
   const res = await t.call('ackBatch', {
     queue: 'q',
     entries: [
-      { id: a.id, receipt: a.receipt },
-      { id: b.id, receipt: 'wrong' },
-      { id: 'zzz', receipt: 'r' },
-      { id: a.id, receipt: a.receipt },
+      { id: a.id, receipt: a.receipt, queue: '' },
+      { id: b.id, receipt: 'wrong', queue: '' },
+      { id: 'zzz', receipt: 'r', queue: '' },
+      { id: a.id, receipt: a.receipt, queue: '' },
     ],
   });
   expect(res.results.map((r) => r.error?.reason ?? 'ok')).toEqual(['ok', 'STALE_RECEIPT', 'MESSAGE_NOT_IN_FLIGHT', 'MESSAGE_NOT_IN_FLIGHT']);

@@ -26,7 +26,7 @@ afterAll(async () => {
   await t.close();
 });
 
-const entry = (fields: Record<string, unknown> = {}) => ({ id: '', payload: Buffer.from('p'), priority: 0, delay: undefined, attributes: {}, ...fields });
+const entry = (fields: Record<string, unknown> = {}) => ({ id: '', payload: Buffer.from('p'), priority: 0, delay: undefined, attributes: {}, queue: '', ...fields });
 
 interface Case {
   name: string;
@@ -65,7 +65,7 @@ const cases: Case[] = [
   { name: 'Ack: empty receipt', run: () => t.call('ack', { queue: 'q', id: 'a', receipt: '' }), code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: /receipt is empty/ },
   { name: 'Ack: empty id', run: () => t.call('ack', { queue: 'q', id: '', receipt: 'r' }), code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: /message id is empty/ },
   { name: 'AckBatch: empty', run: () => t.call('ackBatch', { queue: 'q', entries: [] }), code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: /entries has no entries/ },
-  { name: 'AckBatch: too many', run: () => t.call('ackBatch', { queue: 'q', entries: Array.from({ length: 11 }, () => ({ id: 'a', receipt: 'r' })) }), code: status.INVALID_ARGUMENT, reason: 'BATCH_TOO_LARGE', message: /limit is 10/ },
+  { name: 'AckBatch: too many', run: () => t.call('ackBatch', { queue: 'q', entries: Array.from({ length: 11 }, () => ({ id: 'a', receipt: 'r', queue: '' })) }), code: status.INVALID_ARGUMENT, reason: 'BATCH_TOO_LARGE', message: /limit is 10/ },
   { name: 'Nack: negative delay', run: () => t.call('nack', { queue: 'q', id: 'a', receipt: 'r', delay: { seconds: 0, nanos: -1 } }), code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: /delay is negative/ },
   { name: 'Nack: not in flight', run: () => t.call('nack', { queue: 'q', id: 'a', receipt: 'r', delay: undefined }), code: status.NOT_FOUND, reason: 'MESSAGE_NOT_IN_FLIGHT', message: /not in flight/ },
   { name: 'ExtendVisibility: missing timeout', run: () => t.call('extendVisibility', { queue: 'q', id: 'a', receipt: 'r', visibilityTimeout: undefined }), code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: /visibility_timeout is required/ },

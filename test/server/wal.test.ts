@@ -65,12 +65,12 @@ test('a full disk answers Enqueue with RESOURCE_EXHAUSTED (STORAGE_FULL), Enqueu
   expect(errorCode(err)).toBe('STORAGE_FULL');
   expect(err.details).toMatch(/the disk is full/);
   expect(accepted).toBeGreaterThan(50);
-  const batch = await t.call('enqueueBatch', { queue: 'q', messages: [{ id: '', payload: Buffer.alloc(1000), priority: 0, delay: undefined, attributes: {} }] });
+  const batch = await t.call('enqueueBatch', { queue: 'q', messages: [{ id: '', payload: Buffer.alloc(1000), priority: 0, delay: undefined, attributes: {}, queue: '' }] });
   expect(batch.results[0].error).toMatchObject({ code: status.RESOURCE_EXHAUSTED, reason: 'STORAGE_FULL' });
 
   const delivered = await dequeue(t, 'q', { maxMessages: accepted, maxInFlight: 1000 }).take(accepted);
   for (let i = 0; i < delivered.length; i += 500) {
-    const res = await t.call('ackBatch', { queue: 'q', entries: delivered.slice(i, i + 500).map((m) => ({ id: m.id, receipt: m.receipt })) });
+    const res = await t.call('ackBatch', { queue: 'q', entries: delivered.slice(i, i + 500).map((m) => ({ id: m.id, receipt: m.receipt, queue: '' })) });
     expect(res.results.filter((r) => r.error !== undefined)).toEqual([]);
   }
   await storage.maintenanceIdle();

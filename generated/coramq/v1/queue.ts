@@ -213,7 +213,10 @@ export interface EnqueueResponse {
   duplicate: boolean;
 }
 
-/** EnqueueBatchEntry is one message of an EnqueueBatch; fields as in EnqueueRequest. */
+/**
+ * EnqueueBatchEntry is one message of an EnqueueBatch (or of an EnqueueStream request);
+ * fields as in EnqueueRequest.
+ */
 export interface EnqueueBatchEntry {
   /** As EnqueueRequest.id. */
   id: string;
@@ -227,6 +230,14 @@ export interface EnqueueBatchEntry {
     | undefined;
   /** As EnqueueRequest.attributes. */
   attributes: { [key: string]: string };
+  /**
+   * The queue this message goes to. Unset or empty: the request's `queue`. With it one
+   * batch carries messages for several queues, in any mix and order. A name that is not
+   * 1-80 characters of [A-Za-z0-9_-] fails this entry alone with INVALID_ARGUMENT
+   * (INVALID_QUEUE_NAME), a queue that does not exist fails it alone with NOT_FOUND
+   * (QUEUE_NOT_FOUND); the other entries are enqueued all the same.
+   */
+  queue: string;
 }
 
 export interface EnqueueBatchEntry_AttributesEntry {
@@ -234,11 +245,22 @@ export interface EnqueueBatchEntry_AttributesEntry {
   value: string;
 }
 
-/** EnqueueBatchRequest is several messages for one queue. */
+/**
+ * EnqueueBatchRequest is several messages for one queue, or for several when entries name
+ * their own queue.
+ */
 export interface EnqueueBatchRequest {
-  /** The queue's name. */
+  /**
+   * The queue of every entry that names none. When set it is checked for the whole call,
+   * whichever queues the entries name: a bad name or a queue that does not exist fails the
+   * whole call (INVALID_ARGUMENT, NOT_FOUND). Empty: every entry must name its queue, else
+   * the whole call fails with INVALID_ARGUMENT. A sender that names the queue on each entry
+   * should leave this empty: a server older than EnqueueBatchEntry.queue ignores the entries'
+   * queues, and an empty `queue` makes it refuse the batch (INVALID_ARGUMENT) instead of
+   * enqueueing every entry to one queue.
+   */
   queue: string;
-  /** 1 to 1000 entries (the server's max batch size). */
+  /** 1 to 1000 entries (the server's max batch size), counting the entries of every queue. */
   messages: EnqueueBatchEntry[];
 }
 
@@ -353,19 +375,31 @@ export interface AckRequest {
 export interface AckResponse {
 }
 
-/** AckEntry is one delivery to ack in an AckBatch. */
+/** AckEntry is one delivery to ack in an AckBatch (or an AckStream request). */
 export interface AckEntry {
   /** The message's id. */
   id: string;
   /** The receipt of the delivery being acked. */
   receipt: string;
+  /**
+   * The queue the delivery came from. Unset or empty: the request's `queue`. A bad name
+   * fails this entry alone with INVALID_ARGUMENT (INVALID_QUEUE_NAME), a queue that does not
+   * exist alone with NOT_FOUND (QUEUE_NOT_FOUND), as in EnqueueBatchEntry.queue.
+   */
+  queue: string;
 }
 
-/** AckBatchRequest acks several deliveries of one queue. */
+/**
+ * AckBatchRequest acks several deliveries of one queue, or of several when entries name
+ * their own queue.
+ */
 export interface AckBatchRequest {
-  /** The queue's name. */
+  /**
+   * The queue of every entry that names none; checked for the whole call when set, and
+   * best left empty when every entry names its queue, as EnqueueBatchRequest.queue.
+   */
   queue: string;
-  /** 1 to 1000 entries (the server's max batch size). */
+  /** 1 to 1000 entries (the server's max batch size), counting the entries of every queue. */
   entries: AckEntry[];
 }
 
@@ -424,7 +458,7 @@ export interface ExtendVisibilityResponse {
 
 /** EnqueueStreamRequest is one batch on an EnqueueStream. */
 export interface EnqueueStreamRequest {
-  /** The queue's name. */
+  /** The queue of every entry that names none, as EnqueueBatchRequest.queue. */
   queue: string;
   /** 1 to 1000 entries (the server's max batch size), as in EnqueueBatchRequest. */
   messages: EnqueueBatchEntry[];
@@ -440,7 +474,7 @@ export interface EnqueueStreamResponse {
 
 /** AckStreamRequest is one batch of acks on an AckStream. */
 export interface AckStreamRequest {
-  /** The queue's name. */
+  /** The queue of every entry that names none, as AckBatchRequest.queue. */
   queue: string;
   /** 1 to 1000 entries (the server's max batch size), as in AckBatchRequest. */
   entries: AckEntry[];
@@ -2068,7 +2102,7 @@ export const EnqueueResponse: MessageFns<EnqueueResponse> = {
 };
 
 function createBaseEnqueueBatchEntry(): EnqueueBatchEntry {
-  return { id: "", payload: Buffer.alloc(0), priority: 0, delay: undefined, attributes: {} };
+  return { id: "", payload: Buffer.alloc(0), priority: 0, delay: undefined, attributes: {}, queue: "" };
 }
 
 export const EnqueueBatchEntry: MessageFns<EnqueueBatchEntry> = {
@@ -2088,6 +2122,9 @@ export const EnqueueBatchEntry: MessageFns<EnqueueBatchEntry> = {
     globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
       EnqueueBatchEntry_AttributesEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    if (message.queue !== "") {
+      writer.uint32(50).string(message.queue);
+    }
     return writer;
   },
 
@@ -2147,6 +2184,14 @@ export const EnqueueBatchEntry: MessageFns<EnqueueBatchEntry> = {
             }
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.queue = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2179,6 +2224,7 @@ export const EnqueueBatchEntry: MessageFns<EnqueueBatchEntry> = {
           {},
         )
         : {},
+      queue: isSet(object.queue) ? globalThis.String(object.queue) : "",
     };
   },
 
@@ -2205,6 +2251,9 @@ export const EnqueueBatchEntry: MessageFns<EnqueueBatchEntry> = {
         });
       }
     }
+    if (message.queue !== "") {
+      obj.queue = message.queue;
+    }
     return obj;
   },
 
@@ -2228,6 +2277,7 @@ export const EnqueueBatchEntry: MessageFns<EnqueueBatchEntry> = {
       },
       {},
     );
+    message.queue = object.queue ?? "";
     return message;
   },
 };
@@ -3397,7 +3447,7 @@ export const AckResponse: MessageFns<AckResponse> = {
 };
 
 function createBaseAckEntry(): AckEntry {
-  return { id: "", receipt: "" };
+  return { id: "", receipt: "", queue: "" };
 }
 
 export const AckEntry: MessageFns<AckEntry> = {
@@ -3407,6 +3457,9 @@ export const AckEntry: MessageFns<AckEntry> = {
     }
     if (message.receipt !== "") {
       writer.uint32(18).string(message.receipt);
+    }
+    if (message.queue !== "") {
+      writer.uint32(26).string(message.queue);
     }
     return writer;
   },
@@ -3440,6 +3493,14 @@ export const AckEntry: MessageFns<AckEntry> = {
             message.receipt = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.queue = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3456,6 +3517,7 @@ export const AckEntry: MessageFns<AckEntry> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       receipt: isSet(object.receipt) ? globalThis.String(object.receipt) : "",
+      queue: isSet(object.queue) ? globalThis.String(object.queue) : "",
     };
   },
 
@@ -3467,6 +3529,9 @@ export const AckEntry: MessageFns<AckEntry> = {
     if (message.receipt !== "") {
       obj.receipt = message.receipt;
     }
+    if (message.queue !== "") {
+      obj.queue = message.queue;
+    }
     return obj;
   },
 
@@ -3477,6 +3542,7 @@ export const AckEntry: MessageFns<AckEntry> = {
     const message = createBaseAckEntry();
     message.id = object.id ?? "";
     message.receipt = object.receipt ?? "";
+    message.queue = object.queue ?? "";
     return message;
   },
 };
@@ -4559,11 +4625,17 @@ export const QueueServiceService = {
     responseDeserialize: (value: Buffer): EnqueueResponse => EnqueueResponse.decode(value),
   },
   /**
-   * EnqueueBatch adds several messages to one queue, in order. Each entry succeeds or
-   * fails on its own, as an Enqueue would; the results come back in the order of the
-   * entries, a failed one with its EntryError.
-   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit, default 1000), NOT_FOUND (no such queue).
+   * EnqueueBatch adds several messages, in order: to the request's queue, or to several
+   * queues when entries name their own (EnqueueBatchEntry.queue). Each entry succeeds or
+   * fails on its own, as an Enqueue would (an entry naming a queue that does not exist fails
+   * alone with NOT_FOUND, a bad name alone with INVALID_ARGUMENT); the results come back one
+   * per entry, in the order of the entries, a failed one with its EntryError. The reply goes
+   * out once every entry is durable: the entries of a batch are journaled together and share
+   * one write and one sync of the log, whatever their queues.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name on the request, an empty one
+   * with an entry that names no queue either, no entries, or more than the batch limit,
+   * default 1000, counting the entries of every queue), NOT_FOUND (the request's queue does
+   * not exist).
    */
   enqueueBatch: {
     path: "/coramq.v1.QueueService/EnqueueBatch" as const,
@@ -4613,10 +4685,15 @@ export const QueueServiceService = {
     responseDeserialize: (value: Buffer): AckResponse => AckResponse.decode(value),
   },
   /**
-   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own,
-   * as an Ack would, and the results come back in the order of the entries.
-   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit, default 1000), NOT_FOUND (no such queue).
+   * AckBatch acks several deliveries: of the request's queue, or of several queues when
+   * entries name their own (AckEntry.queue). Each entry succeeds or fails on its own, as an
+   * Ack would (an entry naming a queue that does not exist fails alone with NOT_FOUND, a bad
+   * name alone with INVALID_ARGUMENT), and the results come back in the order of the entries,
+   * once every ack is durable (one write and one sync of the log for the batch).
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name on the request, an empty one
+   * with an entry that names no queue either, no entries, or more than the batch limit,
+   * default 1000, counting the entries of every queue), NOT_FOUND (the request's queue does
+   * not exist).
    */
   ackBatch: {
     path: "/coramq.v1.QueueService/AckBatch" as const,
@@ -4629,11 +4706,13 @@ export const QueueServiceService = {
   },
   /**
    * EnqueueStream is EnqueueBatch on one long-lived stream, for producers that send all the
-   * time: each request is a batch for one queue, answered by one response, in the order of
-   * the requests, once the batch is durable. It saves the cost of a call per batch. A batch
-   * that fails as a whole gets a response with `error` set and the stream goes on.
-   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit), NOT_FOUND (no such queue); per entry as EnqueueBatch. Errors ending the
+   * time: each request is a batch (for one queue, or for several when entries name their
+   * own, as in EnqueueBatch), answered by one response, in the order of the requests, once
+   * the batch is durable. It saves the cost of a call per batch. A batch that fails as a
+   * whole gets a response with `error` set and the stream goes on.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name on the request, an empty
+   * one with an entry that names no queue either, no entries, or more than the batch limit),
+   * NOT_FOUND (the request's queue does not exist); per entry as EnqueueBatch. Errors ending the
    * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down: batches not yet answered may
    * or may not have been applied; resend those whose entries have ids).
    */
@@ -4649,10 +4728,12 @@ export const QueueServiceService = {
   },
   /**
    * AckStream is AckBatch on one long-lived stream, for consumers that ack all the time:
-   * each request is a batch of acks for one queue, answered by one response, in the order of
-   * the requests, once the acks are durable.
-   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit), NOT_FOUND (no such queue); per entry as AckBatch. Errors ending the
+   * each request is a batch of acks (of one queue, or of several when entries name their
+   * own, as in AckBatch), answered by one response, in the order of the requests, once the
+   * acks are durable.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name on the request, an empty
+   * one with an entry that names no queue either, no entries, or more than the batch limit),
+   * NOT_FOUND (the request's queue does not exist); per entry as AckBatch. Errors ending the
    * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down).
    */
   ackStream: {
@@ -4736,11 +4817,17 @@ export interface QueueServiceServer extends UntypedServiceImplementation {
    */
   enqueue: handleUnaryCall<EnqueueRequest, EnqueueResponse>;
   /**
-   * EnqueueBatch adds several messages to one queue, in order. Each entry succeeds or
-   * fails on its own, as an Enqueue would; the results come back in the order of the
-   * entries, a failed one with its EntryError.
-   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit, default 1000), NOT_FOUND (no such queue).
+   * EnqueueBatch adds several messages, in order: to the request's queue, or to several
+   * queues when entries name their own (EnqueueBatchEntry.queue). Each entry succeeds or
+   * fails on its own, as an Enqueue would (an entry naming a queue that does not exist fails
+   * alone with NOT_FOUND, a bad name alone with INVALID_ARGUMENT); the results come back one
+   * per entry, in the order of the entries, a failed one with its EntryError. The reply goes
+   * out once every entry is durable: the entries of a batch are journaled together and share
+   * one write and one sync of the log, whatever their queues.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name on the request, an empty one
+   * with an entry that names no queue either, no entries, or more than the batch limit,
+   * default 1000, counting the entries of every queue), NOT_FOUND (the request's queue does
+   * not exist).
    */
   enqueueBatch: handleUnaryCall<EnqueueBatchRequest, EnqueueBatchResponse>;
   /**
@@ -4765,29 +4852,38 @@ export interface QueueServiceServer extends UntypedServiceImplementation {
    */
   ack: handleUnaryCall<AckRequest, AckResponse>;
   /**
-   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own,
-   * as an Ack would, and the results come back in the order of the entries.
-   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit, default 1000), NOT_FOUND (no such queue).
+   * AckBatch acks several deliveries: of the request's queue, or of several queues when
+   * entries name their own (AckEntry.queue). Each entry succeeds or fails on its own, as an
+   * Ack would (an entry naming a queue that does not exist fails alone with NOT_FOUND, a bad
+   * name alone with INVALID_ARGUMENT), and the results come back in the order of the entries,
+   * once every ack is durable (one write and one sync of the log for the batch).
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name on the request, an empty one
+   * with an entry that names no queue either, no entries, or more than the batch limit,
+   * default 1000, counting the entries of every queue), NOT_FOUND (the request's queue does
+   * not exist).
    */
   ackBatch: handleUnaryCall<AckBatchRequest, AckBatchResponse>;
   /**
    * EnqueueStream is EnqueueBatch on one long-lived stream, for producers that send all the
-   * time: each request is a batch for one queue, answered by one response, in the order of
-   * the requests, once the batch is durable. It saves the cost of a call per batch. A batch
-   * that fails as a whole gets a response with `error` set and the stream goes on.
-   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit), NOT_FOUND (no such queue); per entry as EnqueueBatch. Errors ending the
+   * time: each request is a batch (for one queue, or for several when entries name their
+   * own, as in EnqueueBatch), answered by one response, in the order of the requests, once
+   * the batch is durable. It saves the cost of a call per batch. A batch that fails as a
+   * whole gets a response with `error` set and the stream goes on.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name on the request, an empty
+   * one with an entry that names no queue either, no entries, or more than the batch limit),
+   * NOT_FOUND (the request's queue does not exist); per entry as EnqueueBatch. Errors ending the
    * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down: batches not yet answered may
    * or may not have been applied; resend those whose entries have ids).
    */
   enqueueStream: handleBidiStreamingCall<EnqueueStreamRequest, EnqueueStreamResponse>;
   /**
    * AckStream is AckBatch on one long-lived stream, for consumers that ack all the time:
-   * each request is a batch of acks for one queue, answered by one response, in the order of
-   * the requests, once the acks are durable.
-   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit), NOT_FOUND (no such queue); per entry as AckBatch. Errors ending the
+   * each request is a batch of acks (of one queue, or of several when entries name their
+   * own, as in AckBatch), answered by one response, in the order of the requests, once the
+   * acks are durable.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name on the request, an empty
+   * one with an entry that names no queue either, no entries, or more than the batch limit),
+   * NOT_FOUND (the request's queue does not exist); per entry as AckBatch. Errors ending the
    * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down).
    */
   ackStream: handleBidiStreamingCall<AckStreamRequest, AckStreamResponse>;
@@ -4929,11 +5025,17 @@ export interface QueueServiceClient extends Client {
     callback: (error: ServiceError | null, response: EnqueueResponse) => void,
   ): ClientUnaryCall;
   /**
-   * EnqueueBatch adds several messages to one queue, in order. Each entry succeeds or
-   * fails on its own, as an Enqueue would; the results come back in the order of the
-   * entries, a failed one with its EntryError.
-   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit, default 1000), NOT_FOUND (no such queue).
+   * EnqueueBatch adds several messages, in order: to the request's queue, or to several
+   * queues when entries name their own (EnqueueBatchEntry.queue). Each entry succeeds or
+   * fails on its own, as an Enqueue would (an entry naming a queue that does not exist fails
+   * alone with NOT_FOUND, a bad name alone with INVALID_ARGUMENT); the results come back one
+   * per entry, in the order of the entries, a failed one with its EntryError. The reply goes
+   * out once every entry is durable: the entries of a batch are journaled together and share
+   * one write and one sync of the log, whatever their queues.
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name on the request, an empty one
+   * with an entry that names no queue either, no entries, or more than the batch limit,
+   * default 1000, counting the entries of every queue), NOT_FOUND (the request's queue does
+   * not exist).
    */
   enqueueBatch(
     request: EnqueueBatchRequest,
@@ -4988,10 +5090,15 @@ export interface QueueServiceClient extends Client {
     callback: (error: ServiceError | null, response: AckResponse) => void,
   ): ClientUnaryCall;
   /**
-   * AckBatch acks several messages of one queue; each entry succeeds or fails on its own,
-   * as an Ack would, and the results come back in the order of the entries.
-   * Errors for the whole call: INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit, default 1000), NOT_FOUND (no such queue).
+   * AckBatch acks several deliveries: of the request's queue, or of several queues when
+   * entries name their own (AckEntry.queue). Each entry succeeds or fails on its own, as an
+   * Ack would (an entry naming a queue that does not exist fails alone with NOT_FOUND, a bad
+   * name alone with INVALID_ARGUMENT), and the results come back in the order of the entries,
+   * once every ack is durable (one write and one sync of the log for the batch).
+   * Errors for the whole call: INVALID_ARGUMENT (bad queue name on the request, an empty one
+   * with an entry that names no queue either, no entries, or more than the batch limit,
+   * default 1000, counting the entries of every queue), NOT_FOUND (the request's queue does
+   * not exist).
    */
   ackBatch(
     request: AckBatchRequest,
@@ -5010,11 +5117,13 @@ export interface QueueServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * EnqueueStream is EnqueueBatch on one long-lived stream, for producers that send all the
-   * time: each request is a batch for one queue, answered by one response, in the order of
-   * the requests, once the batch is durable. It saves the cost of a call per batch. A batch
-   * that fails as a whole gets a response with `error` set and the stream goes on.
-   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit), NOT_FOUND (no such queue); per entry as EnqueueBatch. Errors ending the
+   * time: each request is a batch (for one queue, or for several when entries name their
+   * own, as in EnqueueBatch), answered by one response, in the order of the requests, once
+   * the batch is durable. It saves the cost of a call per batch. A batch that fails as a
+   * whole gets a response with `error` set and the stream goes on.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name on the request, an empty
+   * one with an entry that names no queue either, no entries, or more than the batch limit),
+   * NOT_FOUND (the request's queue does not exist); per entry as EnqueueBatch. Errors ending the
    * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down: batches not yet answered may
    * or may not have been applied; resend those whose entries have ids).
    */
@@ -5026,10 +5135,12 @@ export interface QueueServiceClient extends Client {
   ): ClientDuplexStream<EnqueueStreamRequest, EnqueueStreamResponse>;
   /**
    * AckStream is AckBatch on one long-lived stream, for consumers that ack all the time:
-   * each request is a batch of acks for one queue, answered by one response, in the order of
-   * the requests, once the acks are durable.
-   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name, no entries, or more than
-   * the batch limit), NOT_FOUND (no such queue); per entry as AckBatch. Errors ending the
+   * each request is a batch of acks (of one queue, or of several when entries name their
+   * own, as in AckBatch), answered by one response, in the order of the requests, once the
+   * acks are durable.
+   * Errors per batch (in `error`): INVALID_ARGUMENT (bad queue name on the request, an empty
+   * one with an entry that names no queue either, no entries, or more than the batch limit),
+   * NOT_FOUND (the request's queue does not exist); per entry as AckBatch. Errors ending the
    * stream: UNAUTHENTICATED, UNAVAILABLE (the server shuts down).
    */
   ackStream(): ClientDuplexStream<AckStreamRequest, AckStreamResponse>;

@@ -80,7 +80,7 @@ test(`SIGKILL at random moments, ${ROUNDS} times: nothing confirmed is lost, no 
         if (!ackSent.has(id) && !present.has(id)) violations.push(`after restart ${round}: confirmed ${id} is missing`);
       }
       expect(violations).toEqual([]);
-      const entries = [...present].map(([id, receipt]) => ({ id, receipt }));
+      const entries = [...present].map(([id, receipt]) => ({ id, receipt, queue: '' }));
       for (let i = 0; i < entries.length; i += 1000) {
         const res = (await unary(client.ackBatch.bind(client), { queue: QUEUE, entries: entries.slice(i, i + 1000) })) as AckBatchResponse;
         for (const r of res.results) {
@@ -101,13 +101,13 @@ test(`SIGKILL at random moments, ${ROUNDS} times: nothing confirmed is lost, no 
           const batch = random() < 0.2;
           const ids = Array.from({ length: batch ? 20 : 1 }, () => `m-${next++}`);
           ids.forEach((id) => sent.add(id));
-          const entry = (id: string) => ({ id, payload: Buffer.from(`payload of ${id}`), priority: Number(id.slice(2)) % 5, delay: undefined, attributes: {} });
+          const entry = (id: string) => ({ id, payload: Buffer.from(`payload of ${id}`), priority: Number(id.slice(2)) % 5, delay: undefined, attributes: {}, queue: '' });
           try {
             if (batch) {
               const res = (await unary(client.enqueueBatch.bind(client), { queue: QUEUE, messages: ids.map(entry) })) as EnqueueBatchResponse;
               res.results.forEach((r, i) => r.error === undefined && confirmed.add(ids[i]));
             } else {
-              await unary(client.enqueue.bind(client), { queue: QUEUE, ...entry(ids[0]) });
+              await unary(client.enqueue.bind(client), { ...entry(ids[0]), queue: QUEUE });
               confirmed.add(ids[0]);
             }
           } catch {
