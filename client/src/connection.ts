@@ -14,6 +14,7 @@
 import { Client, credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ClientDuplexStream, type ClientOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { QueueServiceService, type DequeueRequest, type DequeueResponse } from '../../generated/coramq/v1/queue';
 import { Backoff, type BackoffOptions } from './backoff';
+import { encodeAckBatch, encodeEnqueueBatch } from './batch-encoders';
 import { decodeDequeueResponse } from './dequeue-decoder';
 import type { Clock } from './clock';
 import { abortError, CoraMQError, isTransient, statusError } from './errors';
@@ -53,6 +54,20 @@ function channelCredentials(tls: ConnectionOptions['tls']): ChannelCredentials {
   if (tls === true) return credentials.createSsl();
   return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
 }
+
+/**
+ * Hand-written encoders for the requests a busy client sends most (batch-encoders.ts): the
+ * generated encoders' exact bytes, for a fraction of the CPU. Other methods use the generated ones.
+ */
+const FAST_SERIALIZERS: { [K in keyof Service]?: (v: RequestOf<K>) => Buffer } = {
+  enqueueBatch: encodeEnqueueBatch,
+  enqueueStream: encodeEnqueueBatch,
+  ackBatch: encodeAckBatch,
+  ackStream: encodeAckBatch,
+};
+
+const serializerOf = <K extends keyof Service>(method: K, generated: (v: RequestOf<K>) => Buffer): ((v: RequestOf<K>) => Buffer) =>
+  (FAST_SERIALIZERS[method] as ((v: RequestOf<K>) => Buffer) | undefined) ?? generated;
 
 const closedError = (): CoraMQError => new CoraMQError('the client is closed', status.CANCELLED);
 const callOptions = (deadlineAt: number): CallOptions => (deadlineAt === Infinity ? {} : { deadline: deadlineAt });
@@ -103,7 +118,7 @@ export class Connection {
     let onAbort: (() => void) | undefined;
     const call = this.client.makeUnaryRequest(
       def.path,
-      def.requestSerialize,
+      serializerOf(method, def.requestSerialize),
       def.responseDeserialize,
       request,
       this.metadata(),
@@ -181,7 +196,7 @@ export class Connection {
       requestSerialize: (v: RequestOf<K>) => Buffer;
       responseDeserialize: (b: Buffer) => ResponseOf<K>;
     };
-    return this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, this.metadata(), {});
+    return this.client.makeBidiStreamRequest(def.path, serializerOf(method, def.requestSerialize), def.responseDeserialize, this.metadata(), {});
   }
 
   /** Counts one piece of outstanding work for `drained()`; call the function returned when it is done. */
