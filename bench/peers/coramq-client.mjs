@@ -30,6 +30,7 @@ export function coramqClient(serverArgs) {
 
   async producer({ port }) {
     const client = connect(port);
+    await client.ready(); // connected in setup, before the clock starts (WORKLOAD.md phase 0)
     return {
       send: (m) => client.enqueue(QUEUE, m.payload, { priority: m.prio }),
       async sendBatch(msgs) {
@@ -47,7 +48,7 @@ export function coramqClient(serverArgs) {
 
   async consumer({ port }, { window, onMessage, onAcked }) {
     const client = connect(port);
-    await client.getQueue(QUEUE); // connected before the clock starts
+    await client.ready(); // connected before the clock starts
     let sub;
     let loop;
     return {

@@ -94,6 +94,18 @@ export class CoraMQClient {
     this.ctx = { conn: this.conn, acker: this.acker, deadline: this.deadline };
   }
 
+  /**
+   * Resolves once the client is connected to the server. Calls wait for the connection by
+   * themselves; this is for connecting ahead of traffic (so the first call does not pay for
+   * it) and for failing fast at start-up: it rejects with DeadlineExceededError when no
+   * connection is made within the deadline (default: the client's `deadline` option), and
+   * with CancelledError when the signal aborts.
+   */
+  ready(options: CallOptions = {}): Promise<void> {
+    if (this.closing !== null) return Promise.reject(new CoraMQError('the client is closed', status.CANCELLED));
+    return this.conn.ready(deadlineAt(options.deadline, this.deadline), options.signal);
+  }
+
   // ---- admin ----
 
   createQueue(name: string, config?: Partial<QueueConfig>, options?: CallOptions): Promise<QueueInfo> {

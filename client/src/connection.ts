@@ -216,6 +216,25 @@ export class Connection {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  /**
+   * Resolves once the channel is connected (it connects if idle); rejects with
+   * DeadlineExceededError when it is not by `deadlineAt`, CancelledError when `signal` aborts.
+   */
+  ready(deadlineAt: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'ready'));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(abortError(signal!, 'ready'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // grpc-js needs a finite deadline: "none" is the latest Date there is.
+      this.client.waitForReady(deadlineAt === Infinity ? new Date(8.64e15) : deadlineAt, (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (err === undefined || err === null) resolve();
+        else reject(statusError({ code: status.DEADLINE_EXCEEDED, details: `could not connect to ${this.address} in time (${err.message})`, metadata: new Metadata() }));
+      });
+    });
+  }
+
   close(): void {
     this.closed = true;
     this.client.close();

@@ -315,6 +315,24 @@ describe('errors: each class from the status the server sends', () => {
     await nobody.close();
   });
 
+  test('ready() resolves once connected; with no server it rejects at its deadline, or when its signal aborts', async () => {
+    const fresh = new CoraMQClient(t.server.address);
+    await fresh.ready();
+    expect((await fresh.listQueues()).map((q) => q.name)).toEqual([]);
+    await fresh.close();
+    expect(await rejection(fresh.ready())).toMatchObject({ code: status.CANCELLED, message: 'the client is closed' });
+
+    const nobody = new CoraMQClient('127.0.0.1:1', { deadline: 200 });
+    const late = await rejection(nobody.ready());
+    expect(late).toBeInstanceOf(DeadlineExceededError);
+    expect(late.message).toMatch(/could not connect to 127\.0\.0\.1:1 in time/);
+    const ac = new AbortController();
+    const pending = rejection(nobody.ready({ signal: ac.signal, deadline: Infinity }));
+    ac.abort(new Error('stop'));
+    expect(await pending).toBeInstanceOf(CancelledError);
+    await nobody.close();
+  });
+
   test('a long poll is cancelled by its signal', async () => {
     await client.createQueue('q');
     const ac = new AbortController();
