@@ -12,6 +12,8 @@ const require = createRequire(`${ROOT}/package.json`);
 const grpc = require('@grpc/grpc-js');
 const { QueueServiceClient } = require(`${ROOT}/dist/generated/coramq/v1/queue.js`);
 const QUEUE = 'bench';
+/** Extra node flags for the server (e.g. --cpu-prof --cpu-prof-dir=DIR, --trace-gc): env CORAMQ_NODE_ARGS. */
+const NODE_ARGS = (process.env.CORAMQ_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const client = async (port) => {
   const c = new QueueServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
@@ -34,7 +36,7 @@ export function coramq(serverArgs) {
 
   async start(dir) {
     const port = await freePort();
-    const child = startProcess(process.execPath, [`${ROOT}/dist/src/cli.js`, 'serve', '--port', String(port), '--log-level', 'warn', '--data-dir', `${dir}/data`, ...STORAGE_ARGS], { logFile: `${dir}/server.log` });
+    const child = startProcess(process.execPath, [...NODE_ARGS, `${ROOT}/dist/src/cli.js`, 'serve', '--port', String(port), '--log-level', 'warn', '--data-dir', `${dir}/data`, ...STORAGE_ARGS], { logFile: `${dir}/server.log` });
     await tcpReady(port);
     const c = await client(port);
     await promisify(c.createQueue.bind(c))({ name: QUEUE, config: { visibilityTimeout: { seconds: 30, nanos: 0 }, maxDeliveries: 0, deadLetterQueue: '', maxDepth: 0 } });
