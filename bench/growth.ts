@@ -2,8 +2,8 @@
  * How the engine grows: N messages enqueued through the Broker (in process, no network, no
  * storage) in batches, as EnqueueBatch calls would, into one queue; the longest single
  * `enqueue` and the longest batch (the stops a server's event loop would see), where they
- * happened, the longest GC pause, the total time, and memory per queued message. Prints
- * figures; asserts nothing.
+ * happened, the longest enqueue during which the message table grew, the longest GC pause,
+ * the total time, and memory per queued message. Prints figures; asserts nothing.
  *
  *   node --expose-gc dist/bench/growth.js [--messages 4000000] [--batch 500] [--top 8]
  *
@@ -59,6 +59,10 @@ async function main(): Promise<void> {
   const broker = new Broker({ clock: systemClock, journal: NULL_JOURNAL });
   broker.createQueue('bulk', { visibilityTimeoutMs: 3_600_000 });
   const source = randomBytes(PAYLOAD_BYTES * BATCH);
+  /** Enqueues during which the table grew: how long each took. */
+  const growths: { at: number; ms: number }[] = [];
+  let grew = false;
+  broker.table.onGrow(() => (grew = true));
   /** Per batch: its longest single enqueue and where; the whole batch. */
   const stops: { first: number; start: number; batchMs: number; oneMs: number; oneAt: number }[] = [];
   observer.observe({ entryTypes: ['gc'] });
@@ -79,6 +83,10 @@ async function main(): Promise<void> {
         attributes: NO_ATTRIBUTES,
       });
       const d = performance.now() - s;
+      if (grew) {
+        growths.push({ at: first + i, ms: d });
+        grew = false;
+      }
       if (d > oneMs) {
         oneMs = d;
         oneAt = first + i;
@@ -106,6 +114,10 @@ async function main(): Promise<void> {
   console.log(`  queued ${fmt(depth)} (table capacity ${fmt(broker.table.capacity)})`);
   console.log(`  total ${fmt(totalMs)} ms, ${fmt((N / totalMs) * 1000)} enqueues/s`);
   console.log(`  longest single enqueue ${ms(worst[0].oneMs)} ms (message ${fmt(worst[0].oneAt)}); longest batch of ${fmt(BATCH)} ${ms(worstBatch.batchMs)} ms (from message ${fmt(worstBatch.first)})`);
+  const worstGrowths = largest(growths, 3, (g) => g.ms);
+  console.log(
+    `  longest enqueues that grew the table (ms @ message): ${worstGrowths.map((g) => `${ms(g.ms)} @ ${fmt(g.at)}`).join(', ')}; ${growths.length} growths, ${ms(growths.reduce((a, g) => a + g.ms, 0))} ms in all`,
+  );
   console.log(`  longest GC pause ${ms(longestGc.ms)} ms (${longestGc.kind}, in the batch from message ${fmt(messageAt(longestGc.at ?? 0))}); ${gcPauses.length} pauses, ${fmt(gcPauses.reduce((a, p) => a + p.ms, 0))} ms in all; ${majors.length} major, longest ${ms(largest(majors, 1, (p) => p.ms)[0]?.ms ?? 0)} ms`);
   console.log(`  memory per queued message: ${fmt((after.rss - before.rss) / N)} B RSS, ${fmt((after.heapUsed + after.external - before.heapUsed - before.external) / N)} B JS heap + buffers`);
   console.log(`  the ${worst.length} longest single enqueues (ms @ message): ${worst.map((s) => `${ms(s.oneMs)} @ ${fmt(s.oneAt)}`).join(', ')}`);
