@@ -11,7 +11,8 @@
  * instructions to every access of one, which cost the engine 12% of its throughput), and a
  * view taken before a growth stays valid, on the same memory, at its old length. Where no
  * address space can be reserved (`ulimit -v`), or past the 4 GiB a memory can hold, a
- * column is an ordinary ArrayBuffer, copied into a larger one when it grows.
+ * column is an ordinary ArrayBuffer twice its length, copied into one twice as large when it
+ * outgrows it (so the table's fixed growth steps copy each element O(1) times).
  *
  * Sparse columns hold JS values most slots lack (client id and attributes, a lease, a
  * storage handle) in fixed-size chunks made the first time one of their slots is set: slots
@@ -56,6 +57,9 @@ let staggered = 0;
 /** Each in-place column's memory and where in it the column starts. */
 const places = new WeakMap<TypedColumn, { memory: WasmMemory; offset: number }>();
 
+/** False once a memory could not be had: each failed try costs V8 ~50 ms of GCs and retries. */
+let reserving = true;
+
 const pages = (bytes: number): number => Math.max(1, Math.ceil(bytes / PAGE));
 
 function view<C extends TypedColumn>(type: ColumnType<C>, place: { memory: WasmMemory; offset: number }, length: number): C {
@@ -73,33 +77,38 @@ export function newColumn<C extends TypedColumn>(type: ColumnType<C>, length: nu
   const offset = (staggered++ % STAGGERS) * STAGGER_BYTES;
   const maximum = Math.min(MAX_PAGES, pages(offset + Math.max(length, reserve) * bytes));
   const initial = pages(offset + length * bytes);
-  if (initial <= maximum) {
+  if (reserving && initial <= maximum) {
     try {
       return view(type, { memory: new WebAssembly.Memory({ initial, maximum, shared: true }), offset }, length);
     } catch {
-      // no address space to reserve: an ordinary buffer
+      reserving = false; // no address space to reserve (ulimit -v): ordinary buffers from now on
     }
   }
-  return new type(new ArrayBuffer(length * bytes), 0, length);
+  // Twice the length, so that growing by steps copies O(1) times per element, not per step.
+  return new type(new ArrayBuffer(2 * length * bytes), 0, length);
 }
 
 /**
  * `column` grown to `length` elements (the new ones zero): a longer view of the same memory
- * while its reservation has room, else a copy (in a memory reserving twice the length).
+ * while its reservation has room (or of the same ordinary buffer while it has room), else a
+ * copy (in a memory, or a buffer, twice the length).
  */
 export function growColumn<C extends TypedColumn>(column: C, length: number): C {
   if (length <= column.length) return column;
   const type = column.constructor as ColumnType<C>;
+  const bytes = type.BYTES_PER_ELEMENT;
   const place = places.get(column);
   if (place !== undefined) {
     const have = place.memory.buffer.byteLength / PAGE;
-    const need = pages(place.offset + length * type.BYTES_PER_ELEMENT);
+    const need = pages(place.offset + length * bytes);
     try {
       if (need > have) place.memory.grow(need - have);
       return view(type, place, length);
     } catch {
       // past its maximum: copied below
     }
+  } else if (length * bytes <= column.buffer.byteLength) {
+    return new type(column.buffer, 0, length); // zero past the old length: never written
   }
   const moved = newColumn(type, length, 2 * length);
   (moved as Int32Array).set(column as Int32Array);

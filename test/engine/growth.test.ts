@@ -4,6 +4,9 @@
  * its id, priority, payload and attributes; leases and delays taken before a growth still
  * hold after it.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Attributes } from '../../src/engine/message';
 import { engine } from '../support/engine';
@@ -150,4 +153,40 @@ test('the default table grows by 2^16 slots at a time once it has 2^16', () => {
   broker.table.onGrow((c) => sizes.push(c));
   for (let i = 0; i < 140_000; i++) put('q');
   expect(sizes).toEqual([1024, 2048, 4096, 8192, 16_384, 32_768, 65_536, 131_072, 196_608]);
+});
+
+/**
+ * Run in a child process limited to 8 GB of address space (`ulimit -v`), where no column
+ * can reserve its memory: the built engine (dist/, which `make test` builds first).
+ */
+const FALLBACK_SCRIPT = `
+const dist = process.argv[1];
+const { Broker } = require(dist + '/engine/broker.js');
+const { NULL_JOURNAL } = require(dist + '/storage/memory-storage.js');
+const { NO_ATTRIBUTES } = require(dist + '/engine/message.js');
+const clock = { now: () => 1000, setTimer: () => ({}), clearTimer: () => {} };
+const broker = new Broker({ clock, journal: NULL_JOURNAL });
+broker.createQueue('q');
+const n = 150000;
+for (let i = 0; i < n; i++) {
+  broker.enqueue('q', { id: null, payload: Buffer.from('m' + i), priority: i % 10, delayMs: 0, attributes: NO_ATTRIBUTES });
+}
+let inOrder = 0;
+broker.queue('q').messages().forEach((m, i) => { if (Buffer.from(m.payload).toString() === 'm' + i && m.priority === i % 10) inOrder++; });
+const got = [];
+broker.subscribe('q', { maxInFlight: n, visibilityTimeoutMs: 60000, maxMessages: Infinity, idleMs: null, deadlineAt: null },
+  { deliver: (m) => got.push(Number(Buffer.from(m.payload).toString().slice(1))), expired() {}, closed() {} });
+let delivered = 0;
+for (let k = 0; k < got.length; k++) {
+  const i = got[k], j = got[k - 1];
+  if (k === 0 || j % 10 > i % 10 || (j % 10 === i % 10 && j < i)) delivered++;
+}
+console.log(JSON.stringify({ shared: broker.table.seq.buffer instanceof SharedArrayBuffer, capacity: broker.table.capacity, inOrder, delivered }));
+`;
+
+test('without address space to reserve (ulimit -v), columns are ordinary buffers and keep every message', () => {
+  const dist = join(__dirname, '..', '..', 'dist', 'src');
+  if (!existsSync(join(dist, 'engine', 'columns.js'))) throw new Error(`${dist} is not built: run 'npm run build' (make test does)`);
+  const out = execFileSync('sh', ['-c', 'ulimit -v 8000000 && exec "$0" -e "$1" "$2"', process.execPath, FALLBACK_SCRIPT, dist], { encoding: 'utf8' });
+  expect(JSON.parse(out)).toEqual({ shared: false, capacity: 196_608, inOrder: 150_000, delivered: 150_000 });
 });
