@@ -61,6 +61,7 @@ run: build
 bench: build client
 	npx tsc -p tsconfig.bench.json
 	node --expose-gc dist/bench/engine.js
+	node --expose-gc dist/bench/growth.js
 	node dist/bench/http.js
 	node bench/transport.mjs
 	bench/run-peers.sh $(BENCH_SYSTEMS)
@@ -76,6 +77,7 @@ bench-smoke: build client
 	N=2000 bench/run-peers.sh coramq coramq-client coramq-client-always
 	node dist/bench/scaling.js --n 2000 --l-seconds 1 --queues 1,1000 --backlog 1000,100000
 	node dist/bench/memory.js --messages 20000 --latency-messages 2000
+	node --expose-gc dist/bench/growth.js --messages 20000
 
 # The client package @coramq/client (client/): CommonJS, an ES module entry and types in
 # client/dist, built from client/src and generated/. `make test` runs its tests from source;
@@ -110,3 +112,12 @@ BENCH_MEMORY_MESSAGES ?= 1000000
 bench-memory: build
 	npx tsc -p tsconfig.bench.json
 	node dist/bench/memory.js --messages $(BENCH_MEMORY_MESSAGES)
+
+# How the engine grows (issue 7): 4,000,000 messages enqueued through the Broker in batches of
+# 500; the longest single enqueue and batch (the stops a server would see while its message
+# table grows), GC pauses, time and memory per message. BENCH_GROWTH_MESSAGES=200000 is small.
+.PHONY: bench-growth
+BENCH_GROWTH_MESSAGES ?= 4000000
+bench-growth: build
+	npx tsc -p tsconfig.bench.json
+	node --expose-gc dist/bench/growth.js --messages $(BENCH_GROWTH_MESSAGES)

@@ -442,8 +442,8 @@ async function main(): Promise<void> {
     `Memory: **${perMessage.toFixed(0)} B** of server RSS per queued ${PAYLOAD_BYTES}-byte message ` +
       `(${mib(idle)} → ${mib(after)} MiB over ${fmt(N)} messages), ${(perMessage / BEANSTALKD_BYTES).toFixed(2)}× beanstalkd's ${BEANSTALKD_BYTES} B; ` +
       `Per message, from the server's process.memoryUsage(): JS heap used ${per(fillGc.memory.heapUsed, idleMem.heapUsed)} B (heap committed ${per(fillGc.memory.heapTotal, idleMem.heapTotal)} B), ` +
-      `ArrayBuffers (payload slabs, typed-array columns) ${per(fillGc.memory.arrayBuffers, idleMem.arrayBuffers)} B, ` +
-      `RSS neither accounts for ${per(after - fillGc.memory.heapTotal - fillGc.memory.external, idle - idleMem.heapTotal - idleMem.external)} B. ` +
+      `ArrayBuffers (payload slabs) ${per(fillGc.memory.arrayBuffers, idleMem.arrayBuffers)} B, ` +
+      `RSS neither accounts for (the engine's typed-array columns among it) ${per(after - fillGc.memory.heapTotal - fillGc.memory.external, idle - idleMem.heapTotal - idleMem.external)} B. ` +
       `Depth of bulk: ready ${fmt(depth.ready)} (${depth.ready === N ? 'equals' : 'DIFFERS FROM'} N), in flight ${depth.inFlight}, delayed ${depth.delayed}.\n`,
   );
   console.log(

@@ -14,7 +14,7 @@ import { ServerIds, parseServerId } from '../ids';
 import type { Journal, RestoredMessage, RestoreTarget } from '../storage/journal';
 import { Consumer, type ConsumerOptions, type DeliverySink } from './consumer';
 import { NO_ATTRIBUTES, SlotView } from './message';
-import { MessageTable, SlotState } from './message-table';
+import { MessageTable, SlotState, type MessageTableOptions } from './message-table';
 import { PayloadStore, type PayloadStoreOptions } from './payload-store';
 import { PriorityHeap } from './priority-heap';
 import { Queue, type BrokerContext, type DeadLetterReason, type NewMessage, type QueueSettings } from './queue';
@@ -58,6 +58,8 @@ export interface BrokerOptions {
   journal: Journal;
   limits?: Partial<EngineLimits>;
   payloads?: Partial<PayloadStoreOptions>;
+  /** How the message table starts and grows (tests make it small to cross many growths). */
+  table?: Partial<MessageTableOptions>;
   /** The next deadline moved earlier: the driver should call tick() by then. */
   onWake?: (deadline: number) => void;
   onDeadLetter?: (event: DeadLetterEvent) => void;
@@ -65,7 +67,7 @@ export interface BrokerOptions {
 
 export class Broker implements RestoreTarget {
   readonly limits: EngineLimits;
-  readonly table = new MessageTable();
+  readonly table: MessageTable;
   readonly payloads: PayloadStore;
   readonly wheel: TimerWheel;
   private readonly queues = new Map<string, Queue>();
@@ -89,6 +91,7 @@ export class Broker implements RestoreTarget {
     this.limits = { ...DEFAULT_ENGINE_LIMITS, ...options.limits };
     this.onWake = options.onWake;
     this.onDeadLetter = options.onDeadLetter;
+    this.table = new MessageTable(options.table);
     this.payloads = new PayloadStore(options.payloads);
     this.wheel = new TimerWheel(this.clock.now(), 256, options.onWake);
     this.table.onGrow((capacity) => {
@@ -133,7 +136,7 @@ export class Broker implements RestoreTarget {
    */
   private idOf(slot: number): string {
     const t = this.table;
-    const clientId = t.extras[slot]?.clientId;
+    const clientId = t.extras.get(slot)?.clientId;
     if (clientId !== undefined) return clientId;
     const seq = t.seq[slot];
     if (slot !== this.lastIdSlot || seq !== this.lastIdSeq) {
@@ -310,7 +313,7 @@ export class Broker implements RestoreTarget {
       break;
     }
     if (clientId !== undefined || hasAttributes) {
-      t.extras[slot] = { clientId, attributes: hasAttributes ? { ...r.attributes } : undefined };
+      t.extras.set(slot, { clientId, attributes: hasAttributes ? { ...r.attributes } : undefined });
     }
     this.payloads.put(slot, r.payload);
     if (r.seq > this.seq) this.seq = r.seq;

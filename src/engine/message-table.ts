@@ -1,17 +1,23 @@
 /**
  * Every live message of the broker, one slot each, as columns (struct of arrays): typed
- * arrays for numbers, plain arrays only for what is usually absent (client ids, attributes)
- * or only present in flight (the lease: receipt and holder). A queued message is a slot number: no JS
- * object per message, so a million queued messages cost the garbage collector nothing.
+ * arrays for numbers, sparse columns only for what is usually absent (client ids,
+ * attributes), only present in flight (the lease: receipt and holder) or only kept by some
+ * storages (the journal's handle). A queued message is a slot number: no JS object per
+ * message, so a million queued messages cost the garbage collector nothing.
  *
  * Invariants: a slot is Free or belongs to exactly one queue (`queueId`) in one state;
  * free slots are on a stack (each knows its place in it, so a given slot can be claimed in
- * O(1)) and reused last-freed-first, which keeps slot numbers (and so
- * the columns' touched memory) as small as the live count allows. Columns grow by doubling;
- * listeners (the timer wheel, the payload store) grow with them.
+ * O(1)) and reused last-freed-first, which keeps slot numbers (and so the columns' touched
+ * memory) as small as the live count allows. The table grows when no slot is free, by
+ * doubling up to `growStep` slots and by `growStep` slots at a time after that; its typed
+ * columns grow in place (columns.ts: nothing copied, nothing left for the garbage collector)
+ * and its sparse columns not at all, so a growth costs O(growStep) whatever the table's
+ * size. Listeners (the timer wheel, the payload store) grow with it. A growth replaces the
+ * typed columns' views: read them from the table, never keep one across an alloc or claim.
  */
 import type { Attributes } from './message';
 import type { Consumer } from './consumer';
+import { SparseColumn, growColumn, newColumn } from './columns';
 
 export const enum SlotState {
   Free = 0,
@@ -35,6 +41,25 @@ export interface Lease {
 
 const NONE = -1;
 
+export interface MessageTableOptions {
+  /** Slots at first. */
+  initialCapacity: number;
+  /** The most slots one growth adds (below it, the table doubles). */
+  growStep: number;
+  /**
+   * Slots each typed column grows in place to before it is copied into a larger one
+   * (columns.ts; rounded up to 64 KiB). By default as far as a column's memory goes: 4 GiB.
+   * Tests make it small to cover the copy.
+   */
+  reserve: number;
+}
+
+export const DEFAULT_TABLE_OPTIONS: MessageTableOptions = {
+  initialCapacity: 1024,
+  growStep: 1 << 16,
+  reserve: Infinity,
+};
+
 export class MessageTable {
   capacity: number;
   seq: Float64Array;
@@ -47,37 +72,38 @@ export class MessageTable {
   /** Per-queue list of live slots in the order they entered the queue. */
   liveNext: Int32Array;
   livePrev: Int32Array;
-  extras: (Extras | undefined)[];
-  /** Set while the message is in flight (one column, not two: 8 bytes less per queued message). */
-  lease: (Lease | undefined)[];
+  readonly extras = new SparseColumn<Extras>();
+  /** Set while the message is in flight (one column, not two). */
+  readonly lease = new SparseColumn<Lease>();
   /**
-   * Storage's own handle for each message (see JournaledMessage); opaque to the engine. Empty
-   * until a storage sets one (in-memory storage never does, and so saves the column): read
-   * and write it through `journalRef()` / `setJournalRef()`.
+   * Storage's own handle for each message (see JournaledMessage); opaque to the engine. Read
+   * and write it through `journalRef()` / `setJournalRef()` (in-memory storage never sets one,
+   * so its chunks are never made).
    */
-  private refs: unknown[] = [];
+  private readonly refs = new SparseColumn<unknown>();
   /** The stack of free slots, and each free slot's position in it (for claim). */
   private free: Int32Array;
   private freePos: Int32Array;
   private freeTop = 0;
   private used = 0;
+  private readonly growStep: number;
   private readonly listeners: ((capacity: number) => void)[] = [];
 
-  constructor(capacity = 1024) {
+  constructor(options: Partial<MessageTableOptions> = {}) {
+    const { initialCapacity: capacity, growStep, reserve } = { ...DEFAULT_TABLE_OPTIONS, ...options };
     this.capacity = capacity;
-    this.seq = new Float64Array(capacity);
-    this.enqueuedAt = new Float64Array(capacity);
-    this.priority = new Int32Array(capacity);
-    this.deliveryCount = new Int32Array(capacity);
-    this.state = new Uint8Array(capacity);
-    this.queueId = new Int32Array(capacity);
-    this.heapIndex = new Int32Array(capacity).fill(NONE);
-    this.liveNext = new Int32Array(capacity);
-    this.livePrev = new Int32Array(capacity);
-    this.extras = new Array(capacity).fill(undefined);
-    this.lease = new Array(capacity).fill(undefined);
-    this.free = new Int32Array(capacity);
-    this.freePos = new Int32Array(capacity);
+    this.growStep = growStep;
+    this.seq = newColumn(Float64Array, capacity, reserve);
+    this.enqueuedAt = newColumn(Float64Array, capacity, reserve);
+    this.priority = newColumn(Int32Array, capacity, reserve);
+    this.deliveryCount = newColumn(Int32Array, capacity, reserve);
+    this.state = newColumn(Uint8Array, capacity, reserve);
+    this.queueId = newColumn(Int32Array, capacity, reserve);
+    this.heapIndex = newColumn(Int32Array, capacity, reserve).fill(NONE);
+    this.liveNext = newColumn(Int32Array, capacity, reserve);
+    this.livePrev = newColumn(Int32Array, capacity, reserve);
+    this.free = newColumn(Int32Array, capacity, reserve);
+    this.freePos = newColumn(Int32Array, capacity, reserve);
     for (let s = capacity - 1; s >= 0; s--) this.pushFree(s);
   }
 
@@ -92,7 +118,7 @@ export class MessageTable {
   }
 
   alloc(): number {
-    if (this.freeTop === 0) this.grow(this.capacity * 2);
+    if (this.freeTop === 0) this.grow(this.capacity + Math.max(1, Math.min(this.capacity, this.growStep)));
     const slot = this.free[--this.freeTop];
     this.freePos[slot] = NONE;
     this.used++;
@@ -100,33 +126,29 @@ export class MessageTable {
   }
 
   journalRef(slot: number): unknown {
-    return this.refs.length > 0 ? this.refs[slot] : undefined;
+    return this.refs.get(slot);
   }
 
   setJournalRef(slot: number, ref: unknown): void {
-    if (this.refs.length === 0) {
-      if (ref === undefined) return;
-      this.refs = new Array(this.capacity).fill(undefined);
-    }
-    this.refs[slot] = ref;
+    this.refs.set(slot, ref);
   }
 
   release(slot: number): void {
     this.state[slot] = SlotState.Free;
     this.heapIndex[slot] = NONE;
-    this.extras[slot] = undefined;
-    this.lease[slot] = undefined;
-    if (this.refs.length > 0) this.refs[slot] = undefined;
+    this.extras.clear(slot);
+    this.lease.clear(slot);
+    this.refs.clear(slot);
     this.pushFree(slot);
     this.used--;
   }
 
   /**
    * Takes a given slot if it is free (restoring a message under the slot its id names);
-   * returns whether it was. O(1).
+   * returns whether it was. O(1), plus a growth to cover `slot` when it is past the end.
    */
   claim(slot: number): boolean {
-    if (slot >= this.capacity) this.grow(Math.max(this.capacity * 2, 2 ** Math.ceil(Math.log2(slot + 1))));
+    if (slot >= this.capacity) this.grow(Math.max(slot + 1, this.capacity + Math.min(this.capacity, this.growStep)));
     const at = this.freePos[slot];
     if (at === NONE) return false;
     const last = this.free[--this.freeTop];
@@ -142,45 +164,22 @@ export class MessageTable {
     this.free[this.freeTop++] = slot;
   }
 
-  private grow(capacity: number): void {
+  /** Makes slots [capacity, to) free. O(to - capacity): nothing existing is copied. */
+  private grow(to: number): void {
     const old = this.capacity;
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(capacity);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array, fill = 0): Int32Array => {
-      const b = new Int32Array(capacity);
-      if (fill !== 0) b.fill(fill, old);
-      b.set(a);
-      return b;
-    };
-    this.seq = f64(this.seq);
-    this.enqueuedAt = f64(this.enqueuedAt);
-    this.priority = i32(this.priority);
-    this.deliveryCount = i32(this.deliveryCount);
-    const state = new Uint8Array(capacity);
-    state.set(this.state);
-    this.state = state;
-    this.queueId = i32(this.queueId);
-    this.heapIndex = i32(this.heapIndex, NONE);
-    this.liveNext = i32(this.liveNext);
-    this.livePrev = i32(this.livePrev);
-    // Exactly `capacity` long: push() would let V8 over-allocate each array by half.
-    const column = <T>(a: T[]): T[] => {
-      const b = new Array<T>(capacity).fill(undefined as T);
-      for (let s = 0; s < old; s++) b[s] = a[s];
-      return b;
-    };
-    this.extras = column(this.extras);
-    this.lease = column(this.lease);
-    if (this.refs.length > 0) this.refs = column(this.refs);
-    const free = new Int32Array(capacity);
-    free.set(this.free.subarray(0, this.freeTop));
-    this.free = free;
-    this.freePos = i32(this.freePos);
-    this.capacity = capacity;
-    for (let s = capacity - 1; s >= old; s--) this.pushFree(s);
-    for (const l of this.listeners) l(capacity);
+    this.seq = growColumn(this.seq, to);
+    this.enqueuedAt = growColumn(this.enqueuedAt, to);
+    this.priority = growColumn(this.priority, to);
+    this.deliveryCount = growColumn(this.deliveryCount, to);
+    this.state = growColumn(this.state, to);
+    this.queueId = growColumn(this.queueId, to);
+    this.heapIndex = growColumn(this.heapIndex, to).fill(NONE, old);
+    this.liveNext = growColumn(this.liveNext, to);
+    this.livePrev = growColumn(this.livePrev, to);
+    this.free = growColumn(this.free, to);
+    this.freePos = growColumn(this.freePos, to);
+    this.capacity = to;
+    for (let s = to - 1; s >= old; s--) this.pushFree(s);
+    for (const l of this.listeners) l(to);
   }
 }

@@ -74,7 +74,7 @@ export class SlotView implements DeliveredMessage, JournaledMessage {
     return this.src.payloads.view(this.slot);
   }
   get attributes(): Attributes {
-    return this.src.table.extras[this.slot]?.attributes ?? NO_ATTRIBUTES;
+    return this.src.table.extras.get(this.slot)?.attributes ?? NO_ATTRIBUTES;
   }
   get enqueuedAt(): number {
     return this.src.table.enqueuedAt[this.slot];
@@ -89,7 +89,7 @@ export class SlotView implements DeliveredMessage, JournaledMessage {
     return this.src.wheel.expiryOf(this.slot);
   }
   get receipt(): string {
-    return this.src.table.lease[this.slot]?.receipt ?? '';
+    return this.src.table.lease.get(this.slot)?.receipt ?? '';
   }
   get journalRef(): unknown {
     return this.src.table.journalRef(this.slot);

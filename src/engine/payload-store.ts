@@ -1,7 +1,7 @@
 /**
  * Message payloads, off the JS heap: packed into large slabs (Buffers) by a bump allocator,
- * addressed per slot by (slab, offset, length) columns. A 256-byte payload costs 256 bytes
- * plus 12 bytes of columns, and no object.
+ * addressed per slot by (slab, offset, length) columns, which grow in place (columns.ts). A
+ * 256-byte payload costs 256 bytes plus 12 bytes of columns, and no object.
  *
  * Invariants: slabs are append-only: bytes once written are never overwritten, so a view
  * handed out (a subarray) stays valid as long as someone holds it, even after the message is
@@ -13,6 +13,8 @@
  * slots) into the active slab and releases it. So a few long-lived messages cannot pin many
  * slabs, and no step costs more than one slab's worth of copying.
  */
+import { growColumn, newColumn } from './columns';
+
 export interface PayloadStoreOptions {
   slabBytes: number;
   dedicatedBytes: number;
@@ -30,9 +32,9 @@ export const DEFAULT_PAYLOAD_OPTIONS: PayloadStoreOptions = {
 const EMPTY = Buffer.alloc(0);
 
 export class PayloadStore {
-  private slabOf: Int32Array = new Int32Array(0);
-  private offsetOf: Int32Array = new Int32Array(0);
-  private lengthOf: Int32Array = new Int32Array(0);
+  private slabOf = newColumn(Int32Array, 0);
+  private offsetOf = newColumn(Int32Array, 0);
+  private lengthOf = newColumn(Int32Array, 0);
   private readonly slabs: (Buffer | null)[] = [];
   /** Live payload bytes per slab. */
   private readonly liveBytes: number[] = [];
@@ -53,15 +55,11 @@ export class PayloadStore {
     this.options = { ...DEFAULT_PAYLOAD_OPTIONS, ...options };
   }
 
+  /** Makes room for slots below `capacity`: in place (columns.ts), nothing is copied. */
   grow(capacity: number): void {
-    const grow = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(capacity);
-      b.set(a);
-      return b;
-    };
-    this.slabOf = grow(this.slabOf);
-    this.offsetOf = grow(this.offsetOf);
-    this.lengthOf = grow(this.lengthOf);
+    this.slabOf = growColumn(this.slabOf, capacity);
+    this.offsetOf = growColumn(this.offsetOf, capacity);
+    this.lengthOf = growColumn(this.lengthOf, capacity);
   }
 
   /** Bytes held in slabs (what the store costs) and live payload bytes. */

@@ -145,7 +145,7 @@ export class Queue {
     if (named !== null) {
       const t = this.ctx.table;
       const s = named.slot;
-      if (s < t.capacity && t.state[s] !== SlotState.Free && t.queueId[s] === this.id && t.seq[s] === named.seq && t.extras[s]?.clientId === undefined) {
+      if (s < t.capacity && t.state[s] !== SlotState.Free && t.queueId[s] === this.id && t.seq[s] === named.seq && t.extras.get(s)?.clientId === undefined) {
         return s;
       }
     }
@@ -175,7 +175,7 @@ export class Queue {
       ...this.ctx.journalView.at(slot).snapshot(),
       state,
       dueAt: state === 'ready' ? null : this.ctx.wheel.expiryOf(slot),
-      receipt: t.lease[slot]?.receipt ?? null,
+      receipt: t.lease.get(slot)?.receipt ?? null,
     };
   }
 
@@ -195,10 +195,10 @@ export class Queue {
     t.deliveryCount[slot] = 0;
     t.queueId[slot] = this.id;
     if (input.id !== null || input.attributes !== NO_ATTRIBUTES) {
-      t.extras[slot] = {
+      t.extras.set(slot, {
         clientId: input.id ?? undefined,
         attributes: input.attributes === NO_ATTRIBUTES ? undefined : input.attributes,
-      };
+      });
     }
     payloads.put(slot, input.payload);
     const readyAt = now + input.delayMs;
@@ -270,7 +270,7 @@ export class Queue {
     const t = this.ctx.table;
     t.state[slot] = SlotState.InFlight;
     ++t.deliveryCount[slot];
-    t.lease[slot] = { receipt: newReceipt(), holder: c };
+    t.lease.set(slot, { receipt: newReceipt(), holder: c });
     this.ctx.wheel.add(slot, now + c.visibilityTimeoutMs);
     this.inFlightCount++;
     this.totals.delivered++;
@@ -289,7 +289,7 @@ export class Queue {
     const slot = this.find(id);
     const t = this.ctx.table;
     if (slot === NONE || t.state[slot] !== SlotState.InFlight) throw errors.notInFlight(this.name, id);
-    if (receipt !== null && t.lease[slot]?.receipt !== receipt) throw errors.staleReceipt(this.name, id);
+    if (receipt !== null && t.lease.get(slot)?.receipt !== receipt) throw errors.staleReceipt(this.name, id);
     return slot;
   }
 
@@ -347,8 +347,8 @@ export class Queue {
    */
   private detach(slot: number): Consumer | undefined {
     const t = this.ctx.table;
-    const lease = t.lease[slot];
-    t.lease[slot] = undefined;
+    const lease = t.lease.get(slot);
+    t.lease.clear(slot);
     return lease?.holder;
   }
 
@@ -402,7 +402,7 @@ export class Queue {
    */
   private acceptDeadLetter(slot: number, from: Queue, oldId: string, reason: DeadLetterReason, now: number): void {
     const t = this.ctx.table;
-    const old = { seq: t.seq[slot], enqueuedAt: t.enqueuedAt[slot], extras: t.extras[slot], count: t.deliveryCount[slot], ref: t.journalRef(slot) };
+    const old = { seq: t.seq[slot], enqueuedAt: t.enqueuedAt[slot], extras: t.extras.get(slot), count: t.deliveryCount[slot], ref: t.journalRef(slot) };
     const attributes: Record<string, string> = {
       ...old.extras?.attributes,
       [DLQ_ATTRIBUTE.sourceQueue]: from.name,
@@ -417,7 +417,7 @@ export class Queue {
     const seq = this.ctx.nextSeq();
     t.seq[slot] = seq;
     t.enqueuedAt[slot] = now;
-    t.extras[slot] = { clientId, attributes };
+    t.extras.set(slot, { clientId, attributes });
     t.deliveryCount[slot] = 0;
     t.queueId[slot] = this.id;
     t.setJournalRef(slot, undefined);
@@ -426,7 +426,7 @@ export class Queue {
     } catch (err) {
       t.seq[slot] = old.seq;
       t.enqueuedAt[slot] = old.enqueuedAt;
-      t.extras[slot] = old.extras;
+      t.extras.set(slot, old.extras);
       t.deliveryCount[slot] = old.count;
       t.queueId[slot] = from.id;
       t.setJournalRef(slot, old.ref);
@@ -552,7 +552,7 @@ export class Queue {
   }
 
   /** Takes `slot` off the live list (and `clientId`, its client id here, off the index). */
-  private unlink(slot: number, clientId = this.ctx.table.extras[slot]?.clientId): void {
+  private unlink(slot: number, clientId = this.ctx.table.extras.get(slot)?.clientId): void {
     const t = this.ctx.table;
     const prev = t.livePrev[slot];
     const next = t.liveNext[slot];

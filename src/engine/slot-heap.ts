@@ -4,13 +4,26 @@
  * kept in the table's `heapIndex` column, so any slot is removable in O(log n) (beanstalkd's
  * `setpos`), and nothing is allocated per operation.
  *
+ * Its array doubles while small and grows in place by fixed steps once large (see BIG).
+ *
  * Invariants: `table.heapIndex[items[i]] === i` for i < size; -1 for slots not in the heap.
  */
+import { growColumn, newColumn } from './columns';
 import type { MessageTable } from './message-table';
 
+/**
+ * Up to this many entries the heap's array doubles (copying at most 256 KiB); past it, the
+ * array moves once into a column of its own (columns.ts) that grows in place by this many
+ * entries at a time, so a queue of millions never stops to copy its heap. Only queues that
+ * large reserve address space for it.
+ */
+const BIG = 1 << 16;
+
 export class SlotHeap {
-  private items = new Int32Array(64);
+  private items: Int32Array = new Int32Array(64);
   private count = 0;
+  /** Whether `items` is a column of its own (it grows in place). */
+  private inPlace = false;
 
   constructor(private readonly table: MessageTable) {}
 
@@ -23,12 +36,18 @@ export class SlotHeap {
   }
 
   push(slot: number): void {
-    if (this.count === this.items.length) {
-      const bigger = new Int32Array(this.items.length * 2);
-      bigger.set(this.items);
-      this.items = bigger;
-    }
+    if (this.count === this.items.length) this.items = this.grown();
     this.siftUp(this.count++, slot);
+  }
+
+  /** The items array with room for more: doubled while small, grown in place once big. */
+  private grown(): Int32Array {
+    const n = this.items.length;
+    if (this.inPlace) return growColumn(this.items, n + BIG);
+    const bigger = n < BIG ? new Int32Array(2 * n) : newColumn(Int32Array, n + BIG);
+    bigger.set(this.items);
+    this.inPlace = n >= BIG;
+    return bigger;
   }
 
   /** Removes and returns the first slot (-1 when empty). */

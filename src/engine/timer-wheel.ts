@@ -19,11 +19,14 @@
  * 65,536 that bucket comes due and the entry moves to level 1 (bucket due at 69,888),
  * then at 69,888 to level 0 (bucket due at 70,000), where it fires.
  *
+ * Its per-handle columns grow in place (columns.ts), so growing copies nothing.
+ *
  * Invariants: a handle is linked into at most one bucket (`bucketOf[h]`, -1 when not
  * scheduled); insert and cancel are O(1) apart from the bucket heap (O(log buckets), and
  * only when a bucket goes from empty to used); an entry fires once, never before its expiry
  * and at the first `advance(now)` with now >= expiry; a cancelled entry never fires.
  */
+import { growColumn, newColumn } from './columns';
 import { PriorityHeap, type HeapItem } from './priority-heap';
 
 const NONE = -1;
@@ -66,10 +69,10 @@ export class TimerWheel {
     private readonly onEarlier?: (deadline: number) => void,
     capacity = 1024,
   ) {
-    this.expiry = new Float64Array(capacity);
-    this.next = new Int32Array(capacity);
-    this.prev = new Int32Array(capacity);
-    this.bucketOf = new Int32Array(capacity).fill(NONE);
+    this.expiry = newColumn(Float64Array, capacity);
+    this.next = newColumn(Int32Array, capacity);
+    this.prev = newColumn(Int32Array, capacity);
+    this.bucketOf = newColumn(Int32Array, capacity).fill(NONE);
     this.overdue = this.newBucket();
     this.levels.push(this.newLevel(1, startMs));
   }
@@ -79,19 +82,14 @@ export class TimerWheel {
     return this.count;
   }
 
-  /** Makes room for handles below `capacity`. */
+  /** Makes room for handles below `capacity`: in place, O(capacity - old capacity). */
   grow(capacity: number): void {
-    if (capacity <= this.expiry.length) return;
-    const grow = <T extends Float64Array | Int32Array>(old: T, make: (n: number) => T, fill?: number): T => {
-      const a = make(capacity);
-      if (fill !== undefined) a.fill(fill, old.length);
-      a.set(old);
-      return a;
-    };
-    this.expiry = grow(this.expiry, (n) => new Float64Array(n));
-    this.next = grow(this.next, (n) => new Int32Array(n));
-    this.prev = grow(this.prev, (n) => new Int32Array(n));
-    this.bucketOf = grow(this.bucketOf, (n) => new Int32Array(n), NONE);
+    const old = this.expiry.length;
+    if (capacity <= old) return;
+    this.expiry = growColumn(this.expiry, capacity);
+    this.next = growColumn(this.next, capacity);
+    this.prev = growColumn(this.prev, capacity);
+    this.bucketOf = growColumn(this.bucketOf, capacity).fill(NONE, old);
   }
 
   /** When advance() next has work to do: a bucket's due time (maybe early), or null. */

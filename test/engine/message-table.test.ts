@@ -1,7 +1,8 @@
+import { SparseColumn } from '../../src/engine/columns';
 import { MessageTable, SlotState } from '../../src/engine/message-table';
 
 test('slots are reused last-freed-first and columns grow, telling listeners', () => {
-  const table = new MessageTable(2);
+  const table = new MessageTable({ initialCapacity: 2 });
   const sizes: number[] = [];
   table.onGrow((c) => sizes.push(c));
   const a = table.alloc();
@@ -17,7 +18,7 @@ test('slots are reused last-freed-first and columns grow, telling listeners', ()
 });
 
 test('claim takes a given free slot in O(1) (restore), growing the table; alloc never hands it out', () => {
-  const table = new MessageTable(4);
+  const table = new MessageTable({ initialCapacity: 4 });
   expect(table.claim(9)).toBe(true);
   expect(table.claim(2)).toBe(true);
   expect(table.claim(2)).toBe(false);
@@ -32,18 +33,18 @@ test('claim takes a given free slot in O(1) (restore), growing the table; alloc 
   expect(table.claim(got[1])).toBe(false);
 });
 
-test('journal refs: no column until a storage sets one; then kept across growth and cleared on release', () => {
-  const t = new MessageTable(2);
+test('journal refs: no chunk until a storage sets one; then kept across growth and cleared on release', () => {
+  const t = new MessageTable({ initialCapacity: 2 });
+  const refs = (t as unknown as { refs: SparseColumn<unknown> }).refs;
   const a = t.alloc();
   t.setJournalRef(a, undefined); // in-memory storage never sets one: nothing is allocated
   expect(t.journalRef(a)).toBeUndefined();
-  expect((t as unknown as { refs: unknown[] }).refs).toHaveLength(0);
+  expect(refs.chunkCount).toBe(0);
   const ref = { segment: 1, offset: 64 };
   t.setJournalRef(a, ref);
-  expect((t as unknown as { refs: unknown[] }).refs).toHaveLength(t.capacity);
+  expect(refs.chunkCount).toBe(1);
   const more = [t.alloc(), t.alloc(), t.alloc()]; // grows past 2
   expect(t.capacity).toBeGreaterThan(2);
-  expect((t as unknown as { refs: unknown[] }).refs).toHaveLength(t.capacity);
   expect(t.journalRef(a)).toBe(ref);
   t.setJournalRef(more[2], 'x');
   t.release(a);

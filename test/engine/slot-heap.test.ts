@@ -11,7 +11,7 @@ const op = fc.oneof(
 test('SlotHeap agrees with a sorted model (priority desc, then seq asc) under push, pop and remove', () => {
   fc.assert(
     fc.property(fc.array(op, { maxLength: 300 }), fc.nat({ max: 50 }), (ops, k) => {
-      const table = new MessageTable(4);
+      const table = new MessageTable({ initialCapacity: 4 });
       const heap = new SlotHeap(table);
       let model: number[] = [];
       let seq = 0;
