@@ -11,7 +11,7 @@
  */
 import type { AckEntry, EnqueueBatchEntry } from '../../generated/coramq/v1/queue';
 
-import { fieldSize, ProtoWriter, secondsNanosSize, signedSize, stringSize, utf8Length } from '../../src/wire/proto-writer';
+import { fieldSize, ProtoWriter, secondsNanosSize, signedSize, stringMapSize, stringMapSizes, stringSize, utf8Length } from '../../src/wire/proto-writer';
 
 /** The UTF-8 lengths of an entry's strings, worked out once. */
 interface EntrySizes {
@@ -34,14 +34,8 @@ function measureEntry(e: EnqueueBatchEntry): EntrySizes {
     delay = secondsNanosSize(e.delay);
     body += fieldSize(delay);
   }
-  let attributes: number[] | null = null;
-  for (const key of Object.keys(e.attributes)) {
-    const k = utf8Length(key);
-    const v = utf8Length(e.attributes[key]);
-    const entry = stringSize(k) + stringSize(v);
-    (attributes ??= []).push(k, v, entry);
-    body += fieldSize(entry);
-  }
+  const attributes = stringMapSizes(e.attributes);
+  body += stringMapSize(attributes);
   return { body, id, queue, delay, attributes };
 }
 
@@ -55,16 +49,7 @@ function writeEntry(out: ProtoWriter, e: EnqueueBatchEntry, s: EntrySizes): void
     out.signed(e.priority);
   }
   if (e.delay !== undefined) out.secondsNanos(34, e.delay, s.delay);
-  if (s.attributes !== null) {
-    let a = 0;
-    for (const key of Object.keys(e.attributes)) {
-      out.byte(42);
-      out.varint(s.attributes[a + 2]);
-      out.string(10, key, s.attributes[a]);
-      out.string(18, e.attributes[key], s.attributes[a + 1]);
-      a += 3;
-    }
-  }
+  out.stringMap(42, e.attributes, s.attributes);
   out.string(50, e.queue, s.queue);
 }
 

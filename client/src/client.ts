@@ -101,8 +101,8 @@ export class CoraMQClient {
    * connection is made within the deadline (default: the client's `deadline` option), and
    * with CancelledError when the signal aborts.
    */
-  ready(options: CallOptions = {}): Promise<void> {
-    if (this.closing !== null) return Promise.reject(new CoraMQError('the client is closed', status.CANCELLED));
+  async ready(options: CallOptions = {}): Promise<void> {
+    this.open();
     return this.conn.ready(deadlineAt(options.deadline, this.deadline), options.signal);
   }
 

@@ -9,7 +9,7 @@
  */
 import type { DequeueResponse, Message } from '../../generated/coramq/v1/queue';
 
-import { fieldSize, ProtoWriter, secondsNanosSize, signedSize, stringSize, utf8Length } from '../wire/proto-writer';
+import { fieldSize, ProtoWriter, secondsNanosSize, signedSize, stringMapSize, stringMapSizes, stringSize, utf8Length } from '../wire/proto-writer';
 
 /** Sizes worked out once per message: its body, and each string's UTF-8 length. */
 class Sizes {
@@ -30,13 +30,8 @@ function measure(m: Message): Sizes {
   let body = stringSize(s.id) + stringSize(s.queue) + stringSize(s.receipt);
   if (m.payload.length > 0) body += fieldSize(m.payload.length);
   if (m.priority !== 0) body += 1 + signedSize(m.priority);
-  for (const key in m.attributes) {
-    const k = utf8Length(key);
-    const v = utf8Length(m.attributes[key]);
-    const entry = stringSize(k) + stringSize(v);
-    (s.attributes ??= []).push(k, v, entry);
-    body += fieldSize(entry);
-  }
+  s.attributes = stringMapSizes(m.attributes);
+  body += stringMapSize(s.attributes);
   if (m.enqueuedAt !== undefined) {
     s.enqueuedAt = secondsNanosSize(m.enqueuedAt);
     body += fieldSize(s.enqueuedAt);
@@ -72,16 +67,7 @@ export function encodeDequeueResponse(res: DequeueResponse): Buffer {
       out.byte(32);
       out.signed(m.priority);
     }
-    if (s.attributes !== null) {
-      let a = 0;
-      for (const key in m.attributes) {
-        out.byte(42);
-        out.varint(s.attributes[a + 2]);
-        out.string(10, key, s.attributes[a]);
-        out.string(18, m.attributes[key], s.attributes[a + 1]);
-        a += 3;
-      }
-    }
+    out.stringMap(42, m.attributes, s.attributes);
     if (m.enqueuedAt !== undefined) out.secondsNanos(50, m.enqueuedAt, s.enqueuedAt);
     if (m.deliveryCount !== 0) {
       out.byte(56);

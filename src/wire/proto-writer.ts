@@ -36,6 +36,27 @@ export const stringSize = (len: number): number => (len === 0 ? 0 : fieldSize(le
 export const secondsNanosSize = (t: { seconds: number; nanos: number }): number =>
   (t.seconds !== 0 ? 1 + signedSize(t.seconds) : 0) + (t.nanos !== 0 ? 1 + signedSize(t.nanos) : 0);
 
+/**
+ * The sizes of a map<string, string> field's entries, three per entry in key order (key
+ * bytes, value bytes, entry body bytes), or null for an empty map; `stringMapSize` adds them up.
+ */
+export function stringMapSizes(map: Readonly<Record<string, string>>): number[] | null {
+  let sizes: number[] | null = null;
+  for (const key of Object.keys(map)) {
+    const k = utf8Length(key);
+    const v = utf8Length(map[key]);
+    (sizes ??= []).push(k, v, stringSize(k) + stringSize(v));
+  }
+  return sizes;
+}
+
+/** Bytes of a map<string, string> field whose entries measured `sizes`. */
+export function stringMapSize(sizes: number[] | null): number {
+  let total = 0;
+  if (sizes !== null) for (let i = 2; i < sizes.length; i += 3) total += fieldSize(sizes[i]);
+  return total;
+}
+
 /** Writes fields into a Buffer sized beforehand; done() checks the size was right. */
 export class ProtoWriter {
   pos = 0;
@@ -84,6 +105,19 @@ export class ProtoWriter {
     this.varint(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+  }
+
+  /** A map<string, string> field (one entry per key, as the generated encoders write it); `sizes` from stringMapSizes. */
+  stringMap(tag: number, map: Readonly<Record<string, string>>, sizes: number[] | null): void {
+    if (sizes === null) return;
+    let a = 0;
+    for (const key of Object.keys(map)) {
+      this.byte(tag);
+      this.varint(sizes[a + 2]);
+      this.string(10, key, sizes[a]);
+      this.string(18, map[key], sizes[a + 1]);
+      a += 3;
+    }
   }
 
   /** A Timestamp or Duration field whose body is `size` bytes. */

@@ -201,13 +201,8 @@ async function readRecords(opts: ReplayOptions, seg: Segment, buf: Buffer, size:
     if (end === END_OF_RECORDS) {
       // Records are contiguous: bytes after their end in the last segment are from writes
       // that overlapped one that never reached the disk (none of them was confirmed).
-      const garbageEnd = lastNonZero(buf, off, size);
-      if (garbageEnd > off && !(await anyHasRecords(opts.files, later))) {
-        opts.log.warn(
-          { segment: file, offset: off, discardedBytes: garbageEnd - off },
-          'the log ends in a gap followed by records never confirmed (a crash during overlapping writes): discarding them',
-        );
-        await writeAt(opts.files, seg.path, Buffer.alloc(garbageEnd - off), off);
+      if (lastNonZero(buf, off, size) > off && !(await anyHasRecords(opts.files, later))) {
+        await discardTail(opts, seg, buf, off, size, 'the log ends in a gap followed by records never confirmed (a crash during overlapping writes): discarding them');
       }
       break;
     }
@@ -226,12 +221,7 @@ async function readRecords(opts: ReplayOptions, seg: Segment, buf: Buffer, size:
     const next = nextValidFrame(buf, off, size);
     const lastWithRecords = !(await anyHasRecords(opts.files, later));
     if (lastWithRecords && (next < 0 || hasZeroSector(buf, off, next))) {
-      const garbageEnd = lastNonZero(buf, off, size);
-      opts.log.warn(
-        { segment: file, offset: off, discardedBytes: garbageEnd - off },
-        'the log ends in a torn write (a crash during a write that was never confirmed): discarding it',
-      );
-      await writeAt(opts.files, seg.path, Buffer.alloc(garbageEnd - off), off);
+      await discardTail(opts, seg, buf, off, size, 'the log ends in a torn write (a crash during a write that was never confirmed): discarding it');
       break;
     }
     const to = next < 0 ? lastNonZero(buf, off, size) : next;
@@ -254,6 +244,13 @@ async function readRecords(opts: ReplayOptions, seg: Segment, buf: Buffer, size:
     off = next;
   }
   seg.end = off;
+}
+
+/** Logs and zeroes what the last segment holds from `off` on (never confirmed), so appending resumes at `off`. */
+async function discardTail(opts: ReplayOptions, seg: Segment, buf: Buffer, off: number, size: number, why: string): Promise<void> {
+  const garbageEnd = lastNonZero(buf, off, size);
+  opts.log.warn({ segment: segmentFileName(seg.num), offset: off, discardedBytes: garbageEnd - off }, why);
+  await writeAt(opts.files, seg.path, Buffer.alloc(garbageEnd - off), off);
 }
 
 /** The first position after `from` where a valid, decodable frame starts, or -1. */
