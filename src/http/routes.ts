@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Limits } from '../config';
 import type { Broker } from '../engine/broker';
 import { NO_ATTRIBUTES } from '../engine/message';
-import { errors } from '../errors';
+import { CoraError, errors } from '../errors';
 import type { Storage } from '../storage/journal';
 import * as v from '../validate';
 import { LongPoll, waitParam } from './long-poll';
@@ -89,7 +89,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (committed !== null) await committed;
   };
 
-  app.get('/health', async () => ({ status: 'success', message: 'CoraMQ is serving', storage: storage.kind }));
+  // 503 (STORAGE_FAILED) once storage failed: the server refuses every change until restarted.
+  app.get('/health', async () => {
+    const h = storage.health();
+    if (h.state === 'failed') throw new CoraError('STORAGE_FAILED', h.message);
+    const message = h.state === 'ok' ? 'CoraMQ is serving' : `CoraMQ is serving; ${h.message}`;
+    return { status: 'success', message, storage: storage.kind, storageState: h.state };
+  });
 
   app.get<{ Querystring: { after?: string; limit?: string } }>(
     '/queues',

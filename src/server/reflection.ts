@@ -1,6 +1,5 @@
 /**
- * Server reflection (grpc.reflection.v1 and v1alpha, for grpcurl and dynamic clients) and
- * grpc.health.v1 health checking.
+ * Server reflection (grpc.reflection.v1 and v1alpha, for grpcurl and dynamic clients).
  *
  * Reflection serves generated/descriptor-set.binpb, which `make generate` builds from proto/
  * (with its imports and comments) and the health and reflection protos: the services it
@@ -12,7 +11,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { create, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
 import { status, type Server, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { DescriptorIndex, type DescriptorFile } from './descriptor-index';
 
 export const SERVICE_NAME = 'coramq.v1.QueueService';
@@ -114,10 +112,4 @@ export function addReflection(server: Server): void {
     const { definition, implementation } = reflectionService(descriptorIndex(), version);
     server.addService(definition, implementation);
   }
-}
-
-export function addHealth(server: Server): HealthImplementation {
-  const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
-  health.addToServer(server);
-  return health;
 }

@@ -20,7 +20,8 @@ import { WalStorage } from '../storage/wal/wal-storage';
 import { bearerAuth } from './auth';
 import type { OpenStream } from './batch-stream';
 import { queueService } from './queue-service';
-import { addHealth, addReflection, SERVICE_NAME } from './reflection';
+import { addHealth } from './health';
+import { addReflection } from './reflection';
 import { TickDriver } from './tick-driver';
 
 export interface ServerDeps {
@@ -81,7 +82,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     queueService({ broker, limits: config.limits, log, storage, streams, authenticate: bearerAuth(config.authToken) }),
   );
   addReflection(server);
-  const health = addHealth(server);
+  const health = addHealth(server, storage);
 
   const credentials =
     config.tlsCert !== null && config.tlsKey !== null
@@ -114,8 +115,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       log.info({ streams: streams.size }, 'shutting down');
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      health.stopping();
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       for (const s of [...streams]) s.shutdown();
       const httpClosed = http?.close(config.shutdownGraceMs);

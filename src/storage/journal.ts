@@ -65,9 +65,19 @@ export interface RestoreTarget {
   restoreMessage(queue: string, message: RestoredMessage): void;
 }
 
+/**
+ * What storage can do now, for health checks. `disk-full`: new messages and queues are
+ * refused (STORAGE_FULL) until space is freed, everything else works. `failed`: a write or
+ * fsync failed; every change is refused (STORAGE_FAILED) until the server is restarted.
+ */
+export type StorageHealth = { state: 'ok' } | { state: 'disk-full' | 'failed'; message: string };
+
 export interface Storage {
   /** 'memory' or 'wal': shown in logs and health. */
   readonly kind: string;
+  health(): StorageHealth;
+  /** `listener` is called after every change of `health()`. */
+  onHealthChange(listener: () => void): void;
   readonly journal: Journal;
   /** Replays what is stored into `target`. Called once, before the server listens. */
   open(target: RestoreTarget): Promise<void>;

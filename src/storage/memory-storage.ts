@@ -2,7 +2,7 @@
  * In-memory storage: nothing survives a restart. The journal is a no-op, every commit is
  * immediate.
  */
-import type { Journal, Storage } from './journal';
+import type { Journal, Storage, StorageHealth } from './journal';
 
 const noop = (): void => {};
 
@@ -18,6 +18,12 @@ export const NULL_JOURNAL: Journal = {
 export class MemoryStorage implements Storage {
   readonly kind = 'memory';
   readonly journal = NULL_JOURNAL;
+
+  health(): StorageHealth {
+    return { state: 'ok' };
+  }
+
+  onHealthChange(): void {} // memory cannot fail
 
   async open(): Promise<void> {}
 

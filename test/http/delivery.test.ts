@@ -202,5 +202,5 @@ test('GET /queues lists names with stats, a page at a time; GET /queues/{name} s
 test('GET /health answers while serving', async () => {
   const reply = await t.http('GET', '/health');
   expect(reply.status).toBe(200);
-  expect(reply.json).toEqual({ status: 'success', message: 'CoraMQ is serving', storage: 'memory' });
+  expect(reply.json).toEqual({ status: 'success', message: 'CoraMQ is serving', storage: 'memory', storageState: 'ok' });
 });

@@ -8,7 +8,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import { defaultConfig, loadConfig } from '../../src/config';
-import type { Storage } from '../../src/storage/journal';
+import type { Storage, StorageHealth } from '../../src/storage/journal';
 import { NULL_JOURNAL } from '../../src/storage/memory-storage';
 import { CoraError } from '../../src/errors';
 import { startServer } from '../../src/server/server';
@@ -95,7 +95,7 @@ test('with --tls-cert and --tls-key the HTTP API is served over HTTPS with the s
       req.on('error', reject);
       req.end();
     });
-    expect(JSON.parse(body)).toEqual({ status: 'success', message: 'CoraMQ is serving', storage: 'memory' });
+    expect(JSON.parse(body)).toEqual({ status: 'success', message: 'CoraMQ is serving', storage: 'memory', storageState: 'ok' });
   } finally {
     await t.close();
   }
@@ -128,6 +128,10 @@ class GatedStorage implements Storage {
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
+  health(): StorageHealth {
+    return { state: 'ok' };
+  }
+  onHealthChange(): void {}
 
   commit(): Promise<void> | null {
     if (!this.gated) return null;

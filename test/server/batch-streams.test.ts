@@ -125,6 +125,8 @@ test('answers wait for their commit and leave in request order, whatever order c
     open: async () => {},
     close: async () => {},
     commit: (): Promise<void> => new Promise<void>((resolve) => commits.push(resolve)),
+    health: () => ({ state: 'ok' as const }),
+    onHealthChange: () => {},
   };
   const t = await startTestServer({ storage });
   try {

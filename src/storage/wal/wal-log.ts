@@ -59,6 +59,8 @@ export interface WalLogOptions {
   onNewSegment(): void;
   /** A batch was written (maintenance may have work). */
   onFlushed(): void;
+  /** `failure` was set or `diskFull` changed. */
+  onHealthChange(): void;
 }
 
 export interface SpaceClaims {
@@ -379,6 +381,7 @@ export class WalLog {
     );
     this.opts.log.error({ err }, 'write-ahead log write failed: refusing every change until the server is restarted');
     this.open.reject?.(this.failure);
+    this.opts.onHealthChange();
   }
 
   // ---- segments: allocation and deletion ----
@@ -394,6 +397,7 @@ export class WalLog {
         if (this.diskFull) {
           this.diskFull = false;
           this.opts.log.info('disk space available again: accepting new messages');
+          this.opts.onHealthChange();
         }
         this.ensureAhead();
       },
@@ -408,6 +412,7 @@ export class WalLog {
               ? 'disk full: cannot preallocate a log segment; new messages are refused (STORAGE_FULL) until space is freed'
               : 'cannot preallocate a log segment; retrying',
           );
+          if (this.diskFull) this.opts.onHealthChange();
         }
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;

@@ -20,7 +20,7 @@ import type { QueueSettings } from '../../engine/queue';
 import type { WalConfig } from '../../config';
 import { CoraError } from '../../errors';
 import type { Logger } from '../../logger';
-import type { Journal, JournaledMessage, RestoredMessage, RestoreTarget, Storage } from '../journal';
+import type { Journal, JournaledMessage, RestoredMessage, RestoreTarget, Storage, StorageHealth } from '../journal';
 import { Compactor, type CompactionStats } from './compactor';
 import { lockDataDir, type LockHandle } from './dir-lock';
 import { nodeFiles, type FileLayer } from './file-layer';
@@ -69,6 +69,7 @@ export class WalStorage implements Storage, Journal {
   private compactor: Compactor | null = null;
   private lock: LockHandle | null = null;
   private unjournaled = 0;
+  private readonly healthListeners: (() => void)[] = [];
   private readonly files: FileLayer;
   private readonly log: Logger;
 
@@ -97,6 +98,7 @@ export class WalStorage implements Storage, Journal {
         space: this.index,
         onNewSegment: () => this.writeQueueTable(),
         onFlushed: () => this.compactor?.poke(),
+        onHealthChange: () => this.healthListeners.forEach((l) => l()),
       });
       this.wal = wal;
       await wal.start(found.segments, found.spares);
@@ -176,6 +178,17 @@ export class WalStorage implements Storage, Journal {
     await this.wal?.commit();
     await this.compactor?.idle();
     await this.wal?.allocated();
+  }
+
+  health(): StorageHealth {
+    const wal = this.wal;
+    if (wal?.failure != null) return { state: 'failed', message: wal.failure.message };
+    if (wal?.diskFull) return { state: 'disk-full', message: 'the disk is full: new messages and queues are refused until space is freed (acknowledge or purge messages, or free disk space)' };
+    return { state: 'ok' };
+  }
+
+  onHealthChange(listener: () => void): void {
+    this.healthListeners.push(listener);
   }
 
   stats(): WalStats {

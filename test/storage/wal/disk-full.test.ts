@@ -15,6 +15,8 @@ test('a full disk refuses new messages with STORAGE_FULL, loses nothing confirme
   files.diskBytes = 4 * SEGMENT;
   const { log, lines } = recordingLogger();
   const w = await openWal(dir, { files, log, segmentSize: SEGMENT, headroom: 1024, compactRatio: 1000 });
+  const states: string[] = [];
+  w.storage.onHealthChange(() => states.push(w.storage.health().state));
   w.broker.createQueue('q');
   const confirmed: string[] = [];
   let refusal: unknown = null;
@@ -47,6 +49,7 @@ test('a full disk refuses new messages with STORAGE_FULL, loses nothing confirme
   expect(() => w.broker.createQueue('q'.repeat(80))).toThrow(expect.objectContaining({ code: 'STORAGE_FULL' }));
   expect(w.broker.queueCount).toBe(1);
   expect(lines.some((l) => /disk full: cannot preallocate a log segment/.test(String(l.msg)))).toBe(true);
+  expect(w.storage.health()).toEqual({ state: 'disk-full', message: expect.stringMatching(/the disk is full/) });
 
   // Deliveries and acks of everything: their records fit in what was reserved.
   const got = take(w.broker, 'q', 10_000, 60_000);
@@ -62,6 +65,8 @@ test('a full disk refuses new messages with STORAGE_FULL, loses nothing confirme
   w.broker.enqueue('q', { id: 'after', payload: Buffer.alloc(300), priority: 0, delayMs: 0, attributes: {} });
   await w.storage.commit();
   expect(lines.some((l) => /disk space available again/.test(String(l.msg)))).toBe(true);
+  expect(w.storage.health()).toEqual({ state: 'ok' });
+  expect(states).toEqual(['disk-full', 'ok']);
   await w.close();
 
   const again = await openWal(dir, { segmentSize: SEGMENT, headroom: 1024 });

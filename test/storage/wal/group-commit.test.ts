@@ -108,9 +108,13 @@ test('a failed write fails its commit and every later change with STORAGE_FAILED
   const w = await started('always', files);
   put(w.broker, 'confirmed');
   await w.storage.commit();
+  let told = 0;
+  w.storage.onHealthChange(() => told++);
   files.failWrites = true;
   put(w.broker, 'lost');
   const err = await (w.storage.commit() as Promise<void>).catch((e: unknown) => e);
+  expect(told).toBe(1);
+  expect(w.storage.health()).toEqual({ state: 'failed', message: (err as CoraError).message });
   expect(err).toBeInstanceOf(CoraError);
   expect((err as CoraError).code).toBe('STORAGE_FAILED');
   expect(() => put(w.broker, 'refused')).toThrow(expect.objectContaining({ code: 'STORAGE_FAILED' }));
