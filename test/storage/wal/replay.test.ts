@@ -5,7 +5,9 @@
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { checkFrame } from '../../../src/storage/wal/record-codec';
+import { lastNonZero } from '../../../src/storage/wal/replay';
 import { SEGMENT_HEADER_BYTES, segmentFileName } from '../../../src/storage/wal/segment';
 import { lockDataDir } from '../../../src/storage/wal/dir-lock';
 import { openWal, recordingLogger, tempDir } from '../../support/wal';
@@ -188,4 +190,27 @@ describe('the data directory lock', () => {
     lock.release();
     expect(() => readFileSync(join(dir, 'LOCK'))).toThrow(/ENOENT/);
   });
+});
+
+test('lastNonZero finds one past the last non-zero byte of a range, however long the zeros before it', () => {
+  const naive = (b: Buffer, from: number, limit: number): number => {
+    for (let i = limit; i > from; i--) if (b[i - 1] !== 0) return i;
+    return from;
+  };
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 300_000 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 4 }),
+      fc.nat(),
+      fc.nat(),
+      (size, marks, a, b) => {
+        const buf = Buffer.alloc(size);
+        for (const [at, v] of marks) if (size > 0) buf[at % size] = v;
+        const from = size === 0 ? 0 : a % (size + 1);
+        const limit = from + (b % (size - from + 1));
+        expect(lastNonZero(buf, from, limit)).toBe(naive(buf, from, limit));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
