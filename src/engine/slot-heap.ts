@@ -108,6 +108,49 @@ export class SlotHeap {
     else this.siftDown(i, last);
   }
 
+  /**
+   * Fills the hole at `i` with `slot`, going down (Floyd's bottom-up variant): the hole first
+   * follows the better child all the way to a leaf, one comparison per level, then `slot`
+   * climbs back up from there, which for the last item of a heap is rarely more than a step.
+   * About half the comparisons (each two random reads) of the textbook sift-down.
+   */
+  private siftDown(i: number, slot: number): void {
+    const items = this.items;
+    const h = this.table.heapIndex;
+    const p = this.table.priority;
+    const seq = this.table.seq;
+    const n = this.count;
+    const start = i;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      let child = l;
+      const r = l + 1;
+      if (r < n) {
+        const a = items[r];
+        const b = items[l];
+        if (p[a] > p[b] || (p[a] === p[b] && seq[a] < seq[b])) child = r;
+      }
+      const c = items[child];
+      items[i] = c;
+      h[c] = i;
+      i = child;
+    }
+    // Climb back: `slot` goes up while it comes before its parent (never above `start`).
+    const ps = p[slot];
+    const ss = seq[slot];
+    while (i > start) {
+      const parent = (i - 1) >> 1;
+      const q = items[parent];
+      if (!(ps > p[q] || (ps === p[q] && ss < seq[q]))) break;
+      items[i] = q;
+      h[q] = i;
+      i = parent;
+    }
+    items[i] = slot;
+    h[slot] = i;
+  }
+
   private siftUp(i: number, slot: number): void {
     const items = this.items;
     const h = this.table.heapIndex;
@@ -118,25 +161,6 @@ export class SlotHeap {
       items[i] = p;
       h[p] = i;
       i = parent;
-    }
-    items[i] = slot;
-    h[slot] = i;
-  }
-
-  private siftDown(i: number, slot: number): void {
-    const items = this.items;
-    const h = this.table.heapIndex;
-    const n = this.count;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const child = r < n && this.before(items[r], items[l]) ? r : l;
-      const c = items[child];
-      if (!this.before(c, slot)) break;
-      items[i] = c;
-      h[c] = i;
-      i = child;
     }
     items[i] = slot;
     h[slot] = i;
