@@ -71,11 +71,11 @@ export interface ScanReply {
 
 type Schema = Readonly<Record<string, unknown>>;
 
-/** An object schema with exactly T's fields, in the order given (the order of the reply's bytes). */
+/** An object schema with exactly T's fields, in the order given; `required` lists the fields always there (default: all). */
 function object<T extends object>(
   description: string,
   properties: { readonly [K in keyof Required<T>]: Schema },
-  required: readonly (keyof T & string)[],
+  required: readonly (keyof T & string)[] = Object.keys(properties) as (keyof T & string)[],
 ): Schema {
   return { type: 'object', description, properties, required };
 }
@@ -97,46 +97,26 @@ export const errorReply = object<ErrorBody>(
   ['status', 'message'],
 );
 
-const stats = object<QueueStatsJson>(
-  "A queue's counts now (ready, delayed, inFlight, consumers) and since the server started (...Total)",
-  {
-    ready: integer(),
-    delayed: integer(),
-    inFlight: integer(),
-    consumers: integer(),
-    enqueuedTotal: integer(),
-    deliveredTotal: integer(),
-    ackedTotal: integer(),
-    nackedTotal: integer(),
-    expiredTotal: integer(),
-    deadLetteredTotal: integer(),
-    oldestReadyAgeSeconds: seconds('how long the oldest ready item has waited; 0 when none is ready'),
-  },
-  [
-    'ready',
-    'delayed',
-    'inFlight',
-    'consumers',
-    'enqueuedTotal',
-    'deliveredTotal',
-    'ackedTotal',
-    'nackedTotal',
-    'expiredTotal',
-    'deadLetteredTotal',
-    'oldestReadyAgeSeconds',
-  ],
-);
+const stats = object<QueueStatsJson>("A live snapshot of the queue (QueueStats in the gRPC contract, the oldest ready item's age in seconds)", {
+  ready: integer('items waiting to be delivered now'),
+  delayed: integer('items waiting for their delay to pass'),
+  inFlight: integer('items delivered and leased, not yet acked, nacked or expired'),
+  consumers: integer('open consumers: gRPC Dequeue streams and waiting HTTP dequeues'),
+  enqueuedTotal: integer('items enqueued since the queue was created (duplicates not counted)'),
+  deliveredTotal: integer('deliveries made (an item delivered twice counts twice)'),
+  ackedTotal: integer('items acked'),
+  nackedTotal: integer('deliveries given back by a nack'),
+  expiredTotal: integer('leases that expired without an ack'),
+  deadLetteredTotal: integer('items that ran out of deliveries'),
+  oldestReadyAgeSeconds: seconds('how long the oldest ready item has been in the queue; 0 when none is ready'),
+});
 
-const config = object<QueueJson['config']>(
-  "A queue's settings",
-  {
-    visibilityTimeoutSeconds: seconds('how long a dequeued item stays leased'),
-    maxDeliveries: integer('deliveries before an item is dead-lettered; 0 = unlimited'),
-    deadLetterQueue: string("where dead-lettered items go; '' = none"),
-    maxDepth: integer('most items the queue holds'),
-  },
-  ['visibilityTimeoutSeconds', 'maxDeliveries', 'deadLetterQueue', 'maxDepth'],
-);
+const config = object<QueueJson['config']>("A queue's settings", {
+  visibilityTimeoutSeconds: seconds('how long a dequeued item stays leased'),
+  maxDeliveries: integer('deliveries before an item is dead-lettered; 0 = unlimited'),
+  deadLetterQueue: string("where dead-lettered items go; '' = none"),
+  maxDepth: integer('most items the queue holds'),
+});
 
 const ITEM_ID = string('the item id: given on enqueue, or a ULID the server made');
 const PAYLOAD = string('UTF-8 text, or base64 when payloadEncoding says so');
@@ -147,11 +127,11 @@ const ITEM_EXTRAS = {
 } as const;
 
 /** An item as scan lists it (the original's order: id, payload, priority). */
-const item = object<Omit<ItemJson, 'visibilityTimeout'>>(
-  'An item',
-  { id: ITEM_ID, payload: PAYLOAD, priority: PRIORITY, ...ITEM_EXTRAS },
-  ['id', 'payload', 'priority'],
-);
+const item = object<Omit<ItemJson, 'visibilityTimeout'>>('An item', { id: ITEM_ID, payload: PAYLOAD, priority: PRIORITY, ...ITEM_EXTRAS }, [
+  'id',
+  'payload',
+  'priority',
+]);
 
 /** An item as a dequeue leases it: visibilityTimeout after priority, as the original wrote it. */
 const dequeuedItem = object<ItemJson>(
@@ -166,75 +146,43 @@ const dequeuedItem = object<ItemJson>(
   ['id', 'payload', 'priority', 'visibilityTimeout'],
 );
 
-const enqueuedItem = object<EnqueuedItem>('An enqueued item', { id: ITEM_ID, payload: PAYLOAD, priority: PRIORITY }, ['id', 'payload', 'priority']);
+const enqueuedItem = object<EnqueuedItem>('An enqueued item', { id: ITEM_ID, payload: PAYLOAD, priority: PRIORITY });
 
-const health = object<HealthReply>(
-  'The server is serving',
-  {
-    status: SUCCESS,
-    message: string(),
-    storage: string("'memory' or 'wal'"),
-    storageState: { type: 'string', enum: ['ok', 'disk-full'], description: 'disk-full: new items are refused, the rest works' },
-  },
-  ['status', 'message', 'storage', 'storageState'],
-);
+const health = object<HealthReply>('The server is serving', {
+  status: SUCCESS,
+  message: string(),
+  storage: string("'memory' or 'wal'"),
+  storageState: { type: 'string', enum: ['ok', 'disk-full'], description: 'disk-full: new items are refused, the rest works' },
+});
 
-const queueList = object<QueueListReply>(
-  'A page of queues, by name',
-  {
-    status: SUCCESS,
-    queues: {
-      type: 'array',
-      items: object<QueueListReply['queues'][number]>('A queue', { queueName: string(), stats }, ['queueName', 'stats']),
-    },
-    next: { type: ['string', 'null'], description: 'the ?after= of the next page; null on the last page' },
-  },
-  ['status', 'queues', 'next'],
-);
+const queueList = object<QueueListReply>('A page of queues, by name', {
+  status: SUCCESS,
+  queues: { type: 'array', items: object<QueueListReply['queues'][number]>('A queue', { queueName: string(), stats }) },
+  next: { type: ['string', 'null'], description: 'the ?after= of the next page; null on the last page' },
+});
 
-const queueCreated = object<QueueCreatedReply>('The queue was created', { status: SUCCESS, message: string(), queueName: string() }, [
-  'status',
-  'message',
-  'queueName',
-]);
+const queueCreated = object<QueueCreatedReply>('The queue was created', { status: SUCCESS, message: string(), queueName: string() });
 
-const queue = object<QueueReply>(
-  "A queue's config and stats",
-  {
-    status: SUCCESS,
-    queueName: string(),
-    createdAt: string('RFC 3339 UTC'),
-    config,
-    stats,
-  },
-  ['status', 'queueName', 'createdAt', 'config', 'stats'],
-);
+const queue = object<QueueReply>("A queue's config and stats", { status: SUCCESS, queueName: string(), createdAt: string('RFC 3339 UTC'), config, stats });
 
-const enqueued = object<EnqueuedReply>('The item was enqueued', { status: SUCCESS, message: string(), item: enqueuedItem }, ['status', 'message', 'item']);
+const enqueued = object<EnqueuedReply>('The item was enqueued', { status: SUCCESS, message: string(), item: enqueuedItem });
 
-const duplicate = object<DuplicateReply>(
-  'An item with this id is still in the queue: nothing was added',
-  { status: SUCCESS, message: string(), item: enqueuedItem, duplicate: { type: 'boolean', enum: [true] } },
-  ['status', 'message', 'item', 'duplicate'],
-);
+const duplicate = object<DuplicateReply>('An item with this id is still in the queue: nothing was added', {
+  status: SUCCESS,
+  message: string(),
+  item: enqueuedItem,
+  duplicate: { type: 'boolean', enum: [true] },
+});
 
-const dequeued = object<DequeuedReply>('The item is leased to the caller', { status: SUCCESS, message: string(), item: dequeuedItem }, [
-  'status',
-  'message',
-  'item',
-]);
+const dequeued = object<DequeuedReply>('The item is leased to the caller', { status: SUCCESS, message: string(), item: dequeuedItem });
 
-const acked = object<AckedReply>('The item is acknowledged (gone)', { status: SUCCESS, message: string(), itemId: string() }, [
-  'status',
-  'message',
-  'itemId',
-]);
+const acked = object<AckedReply>('The item is acknowledged (gone)', { status: SUCCESS, message: string(), itemId: string() });
 
-const scan = object<ScanReply>(
-  'Up to 100 ready items in delivery order, unchanged',
-  { status: SUCCESS, queueName: string(), items: { type: 'array', items: item } },
-  ['status', 'queueName', 'items'],
-);
+const scan = object<ScanReply>('Up to 100 ready items in delivery order, unchanged', {
+  status: SUCCESS,
+  queueName: string(),
+  items: { type: 'array', items: item },
+});
 
 /** A route's replies: its success statuses, and the error shape for every 4xx and 5xx. */
 const replies = (success: Record<number, Schema>): Schema => ({ ...success, '4xx': errorReply, '5xx': errorReply });
