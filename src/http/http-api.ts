@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config';
 import type { Broker } from '../engine/broker';
 import { errors } from '../errors';
@@ -35,6 +35,8 @@ export interface HttpApiDeps {
   readonly broker: Broker;
   readonly storage: Storage;
   readonly log: Logger;
+  /** Called with the fastify instance before the routes are registered (tests add hooks). */
+  readonly extend?: (app: FastifyInstance) => void;
 }
 
 export interface HttpApi {
@@ -104,6 +106,7 @@ export async function startHttpApi(deps: HttpApiDeps): Promise<HttpApi> {
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close'); // so keep-alive sockets do not hold up close()
   });
+  deps.extend?.(app);
   registerRoutes(app, { broker: deps.broker, storage: deps.storage, limits: config.limits, polls });
 
   try {

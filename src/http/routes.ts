@@ -2,8 +2,9 @@
  * The endpoints of the original CoraMQ JSON API, on the broker the gRPC service uses.
  * Thin handlers: the schema checks the request's shape (fastify, no type coercion),
  * src/validate.ts checks names, ids and sizes, the broker does the work, and the reply is
- * shaped here (shapes.ts). A change is acknowledged only once storage.commit() resolves,
- * as on gRPC. Errors are thrown and become replies in one place (error-replies.ts).
+ * shaped here (shapes.ts) and written by its schema (response-schemas.ts). A change is
+ * acknowledged only once storage.commit() resolves, as on gRPC. Errors are thrown and become
+ * replies in one place (error-replies.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Limits } from '../config';
@@ -13,6 +14,19 @@ import { CoraError, errors } from '../errors';
 import type { Storage } from '../storage/journal';
 import * as v from '../validate';
 import { LongPoll, waitParam } from './long-poll';
+import {
+  RESPONSES,
+  type AckedReply,
+  type DequeuedReply,
+  type DuplicateReply,
+  type EnqueuedReply,
+  type ErrorBody,
+  type HealthReply,
+  type QueueCreatedReply,
+  type QueueListReply,
+  type QueueReply,
+  type ScanReply,
+} from './response-schemas';
 import { itemJson, queueJson, queueStatsJson } from './shapes';
 
 /** Most items a scan returns. */
@@ -90,16 +104,16 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   };
 
   // 503 (STORAGE_FAILED) once storage failed: the server refuses every change until restarted.
-  app.get('/health', async () => {
+  app.get<{ Reply: HealthReply }>('/health', { schema: { response: RESPONSES['GET /health'] } }, async () => {
     const h = storage.health();
     if (h.state === 'failed') throw new CoraError('STORAGE_FAILED', h.message);
     const message = h.state === 'ok' ? 'CoraMQ is serving' : `CoraMQ is serving; ${h.message}`;
     return { status: 'success', message, storage: storage.kind, storageState: h.state };
   });
 
-  app.get<{ Querystring: { after?: string; limit?: string } }>(
+  app.get<{ Querystring: { after?: string; limit?: string }; Reply: QueueListReply }>(
     '/queues',
-    { schema: { querystring: query('after', 'limit') } },
+    { schema: { querystring: query('after', 'limit'), response: RESPONSES['GET /queues'] } },
     async (request) => {
       const after = request.query.after ?? '';
       if (after !== '') v.queueName(after, 'after');
@@ -111,7 +125,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.post<{ Body: { queueName: string } }>('/queues', { schema: { body: createBody } }, async (request, reply) => {
+  const created = { body: createBody, response: RESPONSES['POST /queues'] };
+  app.post<{ Body: { queueName: string }; Reply: QueueCreatedReply }>('/queues', { schema: created }, async (request, reply) => {
     const name = v.queueName(request.body.queueName);
     const q = broker.createQueue(name);
     request.log.info({ queue: name, settings: q.settings }, 'queue created');
@@ -120,14 +135,15 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return { status: 'success', message: 'Queue created successfully', queueName: name };
   });
 
-  app.get<{ Params: QueueParams }>('/queues/:queueName', { schema: { params: queueParams } }, async (request) => {
+  const queueInfo = { params: queueParams, response: RESPONSES['GET /queues/:queueName'] };
+  app.get<{ Params: QueueParams; Reply: QueueReply }>('/queues/:queueName', { schema: queueInfo }, async (request) => {
     const q = broker.queue(v.queueName(request.params.queueName));
     return { status: 'success', ...queueJson(q, broker.now()) };
   });
 
-  app.post<{ Params: QueueParams; Body: { item: { id?: string; payload: string; priority?: number } } }>(
+  app.post<{ Params: QueueParams; Body: { item: { id?: string; payload: string; priority?: number } }; Reply: EnqueuedReply | DuplicateReply }>(
     '/queues/:queueName/enqueue',
-    { schema: { params: queueParams, body: enqueueBody } },
+    { schema: { params: queueParams, body: enqueueBody, response: RESPONSES['POST /queues/:queueName/enqueue'] } },
     async (request, reply) => {
       const queue = v.queueName(request.params.queueName);
       const { id, payload, priority = 1 } = request.body.item;
@@ -149,9 +165,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.post<{ Params: QueueParams; Querystring: { wait?: string } }>(
+  app.post<{ Params: QueueParams; Querystring: { wait?: string }; Reply: DequeuedReply | ErrorBody }>(
     '/queues/:queueName/dequeue',
-    { schema: { params: queueParams, querystring: query('wait') } },
+    { schema: { params: queueParams, querystring: query('wait'), response: RESPONSES['POST /queues/:queueName/dequeue'] } },
     async (request, reply) => {
       const queue = v.queueName(request.params.queueName);
       const poll = new LongPoll(broker);
@@ -178,7 +194,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  const acknowledge = async (queueName: string, itemId: string) => {
+  const acknowledge = async (queueName: string, itemId: string): Promise<AckedReply> => {
     const queue = v.queueName(queueName);
     const id = v.requiredMessageId(itemId);
     broker.ack(queue, id, null);
@@ -186,19 +202,20 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return { status: 'success', message: 'Item acknowledged successfully', itemId: id };
   };
 
-  app.post<{ Params: QueueParams; Body: { itemId: string } }>(
+  app.post<{ Params: QueueParams; Body: { itemId: string }; Reply: AckedReply }>(
     '/queues/:queueName/acknowledge',
-    { schema: { params: queueParams, body: ackBody } },
+    { schema: { params: queueParams, body: ackBody, response: RESPONSES['POST /queues/:queueName/acknowledge'] } },
     async (request) => acknowledge(request.params.queueName, request.body.itemId),
   );
 
-  app.post<{ Params: QueueParams & { itemId: string } }>(
+  app.post<{ Params: QueueParams & { itemId: string }; Reply: AckedReply }>(
     '/queues/:queueName/acknowledge/:itemId',
-    { schema: { params: itemParams } },
+    { schema: { params: itemParams, response: RESPONSES['POST /queues/:queueName/acknowledge/:itemId'] } },
     async (request) => acknowledge(request.params.queueName, request.params.itemId),
   );
 
-  app.get<{ Params: QueueParams }>('/queues/:queueName/scan', { schema: { params: queueParams } }, async (request) => {
+  const scan = { params: queueParams, response: RESPONSES['GET /queues/:queueName/scan'] };
+  app.get<{ Params: QueueParams; Reply: ScanReply }>('/queues/:queueName/scan', { schema: scan }, async (request) => {
     const queue = v.queueName(request.params.queueName);
     const items = broker.queue(queue).peekReady(SCAN_LIMIT).map(itemJson);
     return { status: 'success', queueName: queue, items };

@@ -12,7 +12,7 @@ import { encodeDequeueResponse } from './dequeue-encoder';
 import { systemClock, type Clock } from '../clock';
 import type { ServerConfig } from '../config';
 import { Broker } from '../engine/broker';
-import { startHttpApi, type HttpApi } from '../http/http-api';
+import { startHttpApi, type HttpApi, type HttpApiDeps } from '../http/http-api';
 import { createLogger, type Logger } from '../logger';
 import type { Storage } from '../storage/journal';
 import { MemoryStorage } from '../storage/memory-storage';
@@ -29,6 +29,8 @@ export interface ServerDeps {
   logger?: Logger;
   /** Storage to use instead of the one the config names (tests). */
   storage?: Storage;
+  /** Passed to the HTTP API: called with its fastify instance before its routes (tests add hooks). */
+  extendHttp?: HttpApiDeps['extend'];
 }
 
 export interface RunningServer {
@@ -102,7 +104,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   let http: HttpApi | null = null;
   if (config.httpPort !== null) {
     try {
-      http = await startHttpApi({ config, broker, storage, log });
+      http = await startHttpApi({ config, broker, storage, log, extend: deps.extendHttp });
     } catch (err) {
       server.forceShutdown();
       driver.stop();

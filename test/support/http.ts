@@ -1,11 +1,14 @@
 /**
  * A real CoraMQ server with its HTTP JSON API on 127.0.0.1:0 (and gRPC beside it, on the
  * same queues), and a small client over Node's fetch that keeps the exact bytes of every
- * reply. The server runs on a manual clock unless told otherwise.
+ * reply. The server runs on a manual clock unless told otherwise. Every reply is checked
+ * against JSON.stringify of its handler's object (reply-check.ts): close() fails otherwise.
  */
 import { connect } from 'node:net';
 import type { ServerConfig } from '../../src/config';
+import type { Storage } from '../../src/storage/journal';
 import { ManualClock } from './manual-clock';
+import { ReplyCheck } from './reply-check';
 import { startTestServer, type TestServer } from './server';
 
 export interface HttpReply {
@@ -20,6 +23,8 @@ export interface HttpReply {
 export interface HttpTestServer extends TestServer {
   /** Base URL of the HTTP API. */
   url: string;
+  /** Every reply checked against JSON.stringify of its handler's object; close() fails on a mismatch. */
+  replies: ReplyCheck;
   /**
    * One request. `body`: an object is sent as JSON with Content-Type application/json; a
    * string is sent as is (set the Content-Type in `headers` if it needs one).
@@ -28,18 +33,24 @@ export interface HttpTestServer extends TestServer {
 }
 
 export async function startHttpTestServer(
-  options: { config?: (c: ServerConfig) => void; clock?: ManualClock | 'system' } = {},
+  options: { config?: (c: ServerConfig) => void; clock?: ManualClock | 'system'; storage?: Storage } = {},
 ): Promise<HttpTestServer> {
+  const replies = new ReplyCheck();
   const t = await startTestServer({
     ...options,
     config: (c) => {
       c.httpPort = 0;
       options.config?.(c);
     },
+    extendHttp: (app) => replies.install(app),
   });
   if (t.server.http === null) throw new Error('the HTTP API did not start');
   const url = t.server.http.url;
-  return { ...t, url, http: (method, path, body, headers, signal) => httpRequest(url, method, path, body, headers, signal) };
+  const close = async (): Promise<void> => {
+    await t.close();
+    replies.assertNoMismatch();
+  };
+  return { ...t, url, replies, close, http: (method, path, body, headers, signal) => httpRequest(url, method, path, body, headers, signal) };
 }
 
 export async function httpRequest(

@@ -7,7 +7,7 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import pino from 'pino';
 import { QueueServiceClient, QueueServiceService } from '../../generated/coramq/v1/queue';
 import { defaultConfig, type ServerConfig } from '../../src/config';
-import { startServer, type RunningServer } from '../../src/server/server';
+import { startServer, type RunningServer, type ServerDeps } from '../../src/server/server';
 import type { Storage } from '../../src/storage/journal';
 import { ManualClock } from './manual-clock';
 
@@ -27,7 +27,7 @@ export type RequestOf<K extends keyof Service> = Parameters<Service[K]['requestS
 export type ResponseOf<K extends keyof Service> = ReturnType<Service[K]['responseDeserialize']>;
 
 export async function startTestServer(
-  options: { config?: (c: ServerConfig) => void; clock?: ManualClock | 'system'; storage?: Storage } = {},
+  options: { config?: (c: ServerConfig) => void; clock?: ManualClock | 'system'; storage?: Storage; extendHttp?: ServerDeps['extendHttp'] } = {},
 ): Promise<TestServer> {
   const config = defaultConfig();
   config.port = 0;
@@ -40,6 +40,7 @@ export async function startTestServer(
     clock: options.clock === 'system' ? undefined : clock,
     logger: pino({ level: 'silent' }),
     storage: options.storage,
+    extendHttp: options.extendHttp,
   });
   const clients: QueueServiceClient[] = [];
   const newClient = (): QueueServiceClient => {
