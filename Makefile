@@ -63,6 +63,7 @@ bench: build client
 	node --expose-gc dist/bench/engine.js
 	node --expose-gc dist/bench/growth.js
 	node dist/bench/http.js
+	node dist/bench/wire-codecs.js # the hand-written batch codecs against the generated ones
 	node bench/transport.mjs
 	bench/run-peers.sh $(BENCH_SYSTEMS)
 
@@ -73,6 +74,7 @@ bench-smoke: build client
 	npx tsc -p tsconfig.bench.json
 	node --expose-gc dist/bench/engine.js --cycles 20000 --messages 20000 --in-flight 2000
 	node dist/bench/http.js --messages 2000
+	node dist/bench/wire-codecs.js --messages 20000 --runs 1
 	RUNS=1 N=2000 node bench/transport.mjs
 	N=2000 bench/run-peers.sh coramq coramq-client coramq-client-always
 	node dist/bench/scaling.js --n 2000 --l-seconds 1 --queues 1,1000 --backlog 1000,100000

@@ -4,25 +4,13 @@
  * their own queue).
  */
 import fc from 'fast-check';
-import { AckStreamRequest, EnqueueStreamRequest, type AckEntry, type EnqueueBatchEntry } from '../../generated/coramq/v1/queue';
+import { AckStreamRequest, EnqueueStreamRequest } from '../../generated/coramq/v1/queue';
+import { ackEntry, enqueueEntry, text } from '../../test/support/arbitraries';
 import { encodeAckBatch, encodeEnqueueBatch } from '../src/batch-encoders';
-
-const int64 = fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
-const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
-const text = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.constant(''));
-const entry: fc.Arbitrary<EnqueueBatchEntry> = fc.record({
-  id: text,
-  payload: fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)),
-  priority: int32,
-  delay: fc.option(fc.record({ seconds: int64, nanos: int32 }), { nil: undefined }),
-  attributes: fc.dictionary(text.filter((k) => k !== '__proto__'), text, { maxKeys: 4 }),
-  queue: text,
-});
-const ack: fc.Arbitrary<AckEntry> = fc.record({ id: text, receipt: text, queue: text });
 
 test('an enqueue batch: the generated encoder\'s bytes for any request', () => {
   fc.assert(
-    fc.property(text, fc.array(entry, { maxLength: 6 }), (queue, messages) => {
+    fc.property(text, fc.array(enqueueEntry, { maxLength: 6 }), (queue, messages) => {
       const expected = Buffer.from(EnqueueStreamRequest.encode({ queue, messages }).finish());
       expect(encodeEnqueueBatch({ queue, messages }).equals(expected)).toBe(true);
     }),
@@ -32,7 +20,7 @@ test('an enqueue batch: the generated encoder\'s bytes for any request', () => {
 
 test('an ack batch: the generated encoder\'s bytes for any request', () => {
   fc.assert(
-    fc.property(text, fc.array(ack, { maxLength: 8 }), (queue, entries) => {
+    fc.property(text, fc.array(ackEntry, { maxLength: 8 }), (queue, entries) => {
       const expected = Buffer.from(AckStreamRequest.encode({ queue, entries }).finish());
       expect(encodeAckBatch({ queue, entries }).equals(expected)).toBe(true);
     }),

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { QueueServiceService } from '../../generated/coramq/v1/queue';
+import { decodeAckBatchRequest, decodeAckStreamRequest, decodeEnqueueBatchRequest, decodeEnqueueStreamRequest, encodeAckResults, encodeEnqueueResults } from './batch-codecs';
 import { encodeDequeueResponse } from './dequeue-encoder';
 import { systemClock, type Clock } from '../clock';
 import type { ServerConfig } from '../config';
@@ -78,7 +79,15 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     'grpc.max_receive_message_length': config.limits.maxRequestBytes,
   });
   // Dequeue's responses are written by a hand-written encoder (dequeue-encoder.ts): same bytes, less CPU.
-  const definition = { ...QueueServiceService, dequeue: { ...QueueServiceService.dequeue, responseSerialize: encodeDequeueResponse } };
+  const definition = {
+    ...QueueServiceService,
+    dequeue: { ...QueueServiceService.dequeue, responseSerialize: encodeDequeueResponse },
+    // The batch calls' requests and responses, likewise (batch-codecs.ts).
+    enqueueBatch: { ...QueueServiceService.enqueueBatch, requestDeserialize: decodeEnqueueBatchRequest, responseSerialize: encodeEnqueueResults },
+    enqueueStream: { ...QueueServiceService.enqueueStream, requestDeserialize: decodeEnqueueStreamRequest, responseSerialize: encodeEnqueueResults },
+    ackBatch: { ...QueueServiceService.ackBatch, requestDeserialize: decodeAckBatchRequest, responseSerialize: encodeAckResults },
+    ackStream: { ...QueueServiceService.ackStream, requestDeserialize: decodeAckStreamRequest, responseSerialize: encodeAckResults },
+  };
   server.addService(
     definition,
     queueService({ broker, limits: config.limits, log, storage, streams, authenticate: bearerAuth(config.authToken) }),

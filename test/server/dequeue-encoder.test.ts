@@ -5,22 +5,7 @@
 import fc from 'fast-check';
 import { DequeueResponse, type Message } from '../../generated/coramq/v1/queue';
 import { encodeDequeueResponse } from '../../src/server/dequeue-encoder';
-
-const int64 = fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
-const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
-const timestamp = fc.option(fc.record({ seconds: int64, nanos: int32 }), { nil: undefined });
-const text = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.constant(''));
-const message: fc.Arbitrary<Message> = fc.record({
-  id: text,
-  queue: text,
-  payload: fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)),
-  priority: int32,
-  attributes: fc.dictionary(text.filter((k) => k !== '__proto__'), text, { maxKeys: 4 }),
-  enqueuedAt: timestamp,
-  deliveryCount: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
-  visibleAt: timestamp,
-  receipt: text,
-});
+import { message } from '../support/arbitraries';
 
 test('writes the generated encoder\'s bytes for any response', () => {
   fc.assert(
