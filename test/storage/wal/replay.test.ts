@@ -96,6 +96,29 @@ describe('a gap of zeros followed by records, at the tail (overlapping writes, a
   });
 });
 
+test('a record whose write reached the disk only in part (a whole sector still zeros) with records after it is a torn tail, not damage', async () => {
+  const dir = tempDir();
+  const opts = { segmentSize: 64 * 1024, headroom: 256 };
+  const w = await openWal(dir, opts);
+  w.broker.createQueue('q');
+  for (let i = 0; i < 4; i++) w.broker.enqueue('q', { id: `m${i}`, payload: Buffer.alloc(2000, i + 1), priority: 0, delayMs: 0, attributes: {} });
+  await w.close();
+  const [, end] = frames(join(dir, SEG1))[2]; // the queue record, m0, m1 (index 2), m2, m3
+  const damaged = tempDir();
+  cpSync(dir, damaged, { recursive: true });
+  // Its first 100 payload bytes garbled: no sector of zeros, so damage with records after it.
+  patch(join(damaged, SEG1), end - 2000, Buffer.alloc(100, 0x5a));
+  await expect(openWal(damaged, opts)).rejects.toThrow(/damaged at byte \d+ .*records follow it/);
+  // Its payload zeros (a whole sector never written): a write torn by a crash, whose later
+  // overlapping writes were never confirmed either. The log ends before it.
+  patch(join(dir, SEG1), end - 2000, Buffer.alloc(2000));
+  const { log, lines } = recordingLogger();
+  const torn = await openWal(dir, { ...opts, log });
+  expect(ids(torn)).toEqual(['m0']);
+  expect(lines.filter((l) => /torn write/.test(String(l.msg)))).toHaveLength(1);
+  await torn.close();
+});
+
 describe('damage in the middle', () => {
   test.each([
     ['a payload byte', (s: number, e: number) => [e - 3, 0x5a]],
