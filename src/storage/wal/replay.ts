@@ -277,17 +277,15 @@ function isValidFrame(buf: Buffer, at: number, limit: number): boolean {
   }
 }
 
+const ZEROS = Buffer.alloc(64 * 1024);
+
 /** Whether buf[from, to) covers a whole 512-byte sector of zeros (a part of a write that never reached the disk). */
 function hasZeroSector(buf: Buffer, from: number, to: number): boolean {
   for (let s = Math.ceil(from / SECTOR) * SECTOR; s + SECTOR <= to; s += SECTOR) {
-    let zero = true;
-    for (let i = s; i < s + SECTOR && zero; i++) zero = buf[i] === 0;
-    if (zero) return true;
+    if (buf.compare(ZEROS, 0, SECTOR, s, s + SECTOR) === 0) return true;
   }
   return false;
 }
-
-const ZEROS = Buffer.alloc(64 * 1024);
 
 /**
  * One past the last non-zero byte of buf[from, limit) (from when all are zero). The zeros of
