@@ -1,6 +1,6 @@
 /**
  * The pieces of a hand-written protobuf encoder: sizes of varints and fields, and a writer
- * over one Buffer of the exact size. The hot encoders (server: dequeue-encoder.ts; client:
+ * over one Buffer of the exact size. The hot encoders (server: delivery-frame.ts, batch-codecs.ts; client:
  * batch-encoders.ts) size a message first, allocate once, then write each field in place,
  * as the generated encoders would (proto3: default values left out). Pure: no I/O, no state
  * beyond the writer's position. Shared by the server and the client package (which compiles
@@ -8,6 +8,8 @@
  */
 type Writes = { latin1Write(s: string, at: number): number; utf8Write(s: string, at: number): number };
 const { latin1Write, utf8Write } = Buffer.prototype as unknown as Writes;
+/** ASCII strings up to this long are copied by a loop rather than by Buffer's latin1Write. */
+const SHORT_STRING = 64;
 
 /** Bytes of `s` in UTF-8 (its length when it is ASCII, as ids, receipts and queue names are). */
 export function utf8Length(s: string): number {
@@ -17,11 +19,12 @@ export function utf8Length(s: string): number {
 
 /** Bytes of an unsigned varint below 2^53. */
 export function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  let size = 5;
+  for (n = Math.floor(n / 0x800000000); n > 0; n = Math.floor(n / 128)) size++;
   return size;
 }
 
@@ -35,6 +38,16 @@ export const stringSize = (len: number): number => (len === 0 ? 0 : fieldSize(le
 /** Bytes of a google.protobuf.Timestamp or Duration body. */
 export const secondsNanosSize = (t: { seconds: number; nanos: number }): number =>
   (t.seconds !== 0 ? 1 + signedSize(t.seconds) : 0) + (t.nanos !== 0 ? 1 + signedSize(t.nanos) : 0);
+
+/**
+ * Bytes of the body of the google.protobuf.Timestamp of `ms` (integer milliseconds since the
+ * epoch, not negative, as the engine keeps times): seconds, then nanos, each left out when 0.
+ */
+export const msTimestampSize = (ms: number): number => {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = (ms - seconds * 1000) * 1e6;
+  return (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
+};
 
 /**
  * The sizes of a map<string, string> field's entries, three per entry in key order (key
@@ -57,13 +70,25 @@ export function stringMapSize(sizes: number[] | null): number {
   return total;
 }
 
-/** Writes fields into a Buffer sized beforehand; done() checks the size was right. */
+/**
+ * Writes fields into a Buffer sized beforehand; done() checks the size was right. A writer
+ * used as scratch instead grows with `reserve` before each piece whose size it knows, and
+ * `take()` copies out what it holds and starts again.
+ */
 export class ProtoWriter {
   pos = 0;
-  readonly buf: Buffer;
+  buf: Buffer;
 
   constructor(size: number) {
     this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Makes room for `bytes` more (copying what is written into a buffer at least twice as large). */
+  reserve(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.pos + bytes, 2 * this.buf.length));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
   }
 
   byte(b: number): void {
@@ -72,11 +97,19 @@ export class ProtoWriter {
 
   varint(n: number): void {
     const buf = this.buf;
-    while (n >= 0x80) {
-      buf[this.pos++] = (n % 128) | 0x80;
+    let pos = this.pos;
+    // Above 32 bits with float arithmetic (exact below 2^53); below, with integer shifts,
+    // several times cheaper (% and / on numbers past 2^31, like times, are float operations).
+    while (n > 0xffffffff) {
+      buf[pos++] = (n % 128) | 0x80;
       n = Math.floor(n / 128);
     }
-    buf[this.pos++] = n;
+    while (n > 0x7f) {
+      buf[pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    buf[pos++] = n;
+    this.pos = pos;
   }
 
   /** An int32/int64 value: negative numbers as their 64-bit two's complement. */
@@ -95,7 +128,16 @@ export class ProtoWriter {
     if (len === 0) return;
     this.byte(tag);
     this.varint(len);
-    this.pos += len === s.length ? latin1Write.call(this.buf, s, this.pos) : utf8Write.call(this.buf, s, this.pos);
+    if (len !== s.length) this.pos += utf8Write.call(this.buf, s, this.pos);
+    else if (len > SHORT_STRING) this.pos += latin1Write.call(this.buf, s, this.pos);
+    else {
+      // ASCII (its UTF-8 length is its length) and short, as ids, receipts and queue names
+      // are: a loop costs less than the call into C++.
+      const buf = this.buf;
+      let pos = this.pos;
+      for (let i = 0; i < len; i++) buf[pos++] = s.charCodeAt(i);
+      this.pos = pos;
+    }
   }
 
   /** A bytes field (nothing when empty). */
@@ -134,9 +176,33 @@ export class ProtoWriter {
     }
   }
 
+  /** A google.protobuf.Timestamp field of `ms` whose body is `size` bytes (msTimestampSize). */
+  msTimestamp(tag: number, ms: number, size: number): void {
+    this.byte(tag);
+    this.varint(size);
+    const seconds = Math.floor(ms / 1000);
+    if (seconds !== 0) {
+      this.byte(8);
+      this.varint(seconds);
+    }
+    const nanos = (ms - seconds * 1000) * 1e6;
+    if (nanos !== 0) {
+      this.byte(16);
+      this.varint(nanos);
+    }
+  }
+
   /** The buffer, once exactly filled. */
   done(): Buffer {
     if (this.pos !== this.buf.length) throw new Error(`protobuf writer: wrote ${this.pos} bytes of ${this.buf.length}`);
     return this.buf;
+  }
+
+  /** A copy of what is written, in a buffer of its own; the writer starts again, empty. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    return out;
   }
 }
