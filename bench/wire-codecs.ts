@@ -20,7 +20,9 @@ import { decodeAckStreamResponse, decodeEnqueueStreamResponse } from '../client/
 import { encodeAckBatch, encodeEnqueueBatch } from '../client/src/batch-encoders';
 import { decodeDequeueResponse } from '../client/src/dequeue-decoder';
 import { decodeAckStreamRequest, decodeEnqueueStreamRequest, encodeAckResults, encodeEnqueueResults } from '../src/server/batch-codecs';
-import { encodeDequeueResponse } from '../src/server/dequeue-encoder';
+import { DeliveryFrame } from '../src/server/delivery-frame';
+import { toTimestamp } from '../src/server/convert';
+import { NO_ATTRIBUTES, type DeliveredMessage } from '../src/engine/message';
 import { newReceipt, ServerIds } from '../src/ids';
 
 const { values } = parseArgs({
@@ -52,6 +54,36 @@ const delivery = (m: (typeof messages)[number]): Message => ({
 });
 // The server sends deliveries in frames of a few messages (maxInFlight 64, acks trickling back).
 const dequeueResponse = { messages: messages.slice(0, 4).map(delivery) };
+// What the server encodes them from: the engine's view of each delivery (times in ms).
+const deliveries: DeliveredMessage[] = dequeueResponse.messages.map((m, i) => ({
+  id: m.id,
+  seq: i + 1,
+  queueName: m.queue,
+  payload,
+  priority: m.priority,
+  attributes: NO_ATTRIBUTES,
+  enqueuedAt: now,
+  deliveryCount: 1,
+  visibleAt: now + 30_000,
+  receipt: m.receipt,
+}));
+/** The server's path before delivery-frame.ts: a wire object per delivery, then the generated encoder. */
+const toWire = (d: DeliveredMessage): Message => ({
+  id: d.id,
+  queue: d.queueName,
+  payload: d.payload as Buffer,
+  priority: d.priority,
+  attributes: d.attributes as Record<string, string>,
+  enqueuedAt: toTimestamp(d.enqueuedAt),
+  deliveryCount: d.deliveryCount,
+  visibleAt: toTimestamp(d.visibleAt),
+  receipt: d.receipt,
+});
+const frame = new DeliveryFrame();
+const encodeFrame = (): Buffer => {
+  for (const d of deliveries) frame.add(d);
+  return frame.take();
+};
 
 const bytesOf = (b: Uint8Array): Buffer => Buffer.from(b);
 let sink = 0;
@@ -88,7 +120,7 @@ const rows: Row[] = [
   { side: 'server', what: 'decode EnqueueStreamRequest', generated: () => EnqueueStreamRequest.decode(enqueueRequestBytes), hand: () => decodeEnqueueStreamRequest(enqueueRequestBytes), perFrame: BATCH },
   { side: 'server', what: 'encode EnqueueStreamResponse', generated: () => EnqueueStreamResponse.encode(enqueueResponse).finish(), hand: () => encodeEnqueueResults(enqueueResponse), perFrame: BATCH },
   { side: 'client', what: 'decode EnqueueStreamResponse', generated: () => EnqueueStreamResponse.decode(enqueueResponseBytes), hand: () => decodeEnqueueStreamResponse(enqueueResponseBytes), perFrame: BATCH },
-  { side: 'server', what: 'encode DequeueResponse (4)', generated: () => DequeueResponse.encode(dequeueResponse).finish(), hand: () => encodeDequeueResponse(dequeueResponse), perFrame: 4 },
+  { side: 'server', what: 'encode DequeueResponse (4)', generated: () => DequeueResponse.encode({ messages: deliveries.map(toWire) }).finish(), hand: encodeFrame, perFrame: 4 },
   { side: 'client', what: 'decode DequeueResponse (4)', generated: () => DequeueResponse.decode(dequeueBytes), hand: () => decodeDequeueResponse(dequeueBytes), perFrame: 4 },
   { side: 'client', what: 'encode AckStreamRequest', generated: () => AckStreamRequest.encode(ackRequest).finish(), hand: () => encodeAckBatch(ackRequest), perFrame: BATCH },
   { side: 'server', what: 'decode AckStreamRequest', generated: () => AckStreamRequest.decode(ackRequestBytes), hand: () => decodeAckStreamRequest(ackRequestBytes), perFrame: BATCH },

@@ -1,12 +1,11 @@
 /**
  * Conversions between the wire types (generated/) and the engine's: durations and
- * timestamps to and from integer milliseconds, engine messages and queues to their
- * protobuf shape.
+ * timestamps to and from integer milliseconds, engine queues to their protobuf shape
+ * (deliveries are encoded straight from the engine's view: delivery-frame.ts).
  */
 import type { Duration } from '../../generated/google/protobuf/duration';
 import type { Timestamp } from '../../generated/google/protobuf/timestamp';
-import type { Message as WireMessage, Queue as WireQueue } from '../../generated/coramq/v1/queue';
-import type { DeliveredMessage } from '../engine/message';
+import type { Queue as WireQueue } from '../../generated/coramq/v1/queue';
 import type { Queue } from '../engine/queue';
 import { errors } from '../errors';
 
@@ -31,21 +30,6 @@ export function toDuration(ms: number): Duration {
 
 export function toTimestamp(ms: number): Timestamp {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
-}
-
-/** The wire form of a delivery, taken at delivery time (receipt and lease end change later). */
-export function toWireMessage(m: DeliveredMessage): WireMessage {
-  return {
-    id: m.id,
-    queue: m.queueName,
-    payload: m.payload as Buffer,
-    priority: m.priority,
-    attributes: m.attributes as Record<string, string>,
-    enqueuedAt: toTimestamp(m.enqueuedAt),
-    deliveryCount: m.deliveryCount,
-    visibleAt: toTimestamp(m.visibleAt),
-    receipt: m.receipt,
-  };
 }
 
 export function toWireQueue(q: Queue, now: number): WireQueue {

@@ -1,44 +1,51 @@
 /**
  * One Dequeue call: the engine's DeliverySink on top of a grpc-js server stream.
  *
- * Deliveries made in one turn of the event loop go out together as one DequeueResponse
- * (flushed on setImmediate, or at once when a frame is full). When grpc-js says its buffer
+ * Deliveries made in one turn of the event loop go out together as one DequeueResponse,
+ * encoded as they are made (delivery-frame.ts) and flushed on setImmediate, or at once when
+ * a frame is full. When grpc-js says its buffer
  * is full (write() returns false) the consumer is paused, so the engine leases nothing more
  * to this stream until 'drain'. The stream ends with OK after max_messages or wait_time,
  * with UNAVAILABLE at shutdown, with NOT_FOUND when the queue is deleted; when the client
  * cancels, its deliveries stay leased until acked or expired (at-least-once).
  */
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { DequeueRequest, DequeueResponse, Message as WireMessage } from '../../generated/coramq/v1/queue';
+import type { DequeueRequest, DequeueResponse } from '../../generated/coramq/v1/queue';
 import type { Broker } from '../engine/broker';
 import type { Consumer, ConsumerOptions, DeliverySink } from '../engine/consumer';
 import type { DeliveredMessage } from '../engine/message';
 import { errors, type CoraError } from '../errors';
 import type { Logger } from '../logger';
-import { toWireMessage } from './convert';
+import { DeliveryFrame } from './delivery-frame';
 import { toStatus } from './grpc-status';
 
-/** A frame is flushed at once when it reaches this many messages or bytes of payload. */
+/** A frame is flushed at once when it reaches this many messages or bytes. */
 const FRAME_MAX_MESSAGES = 256;
 const FRAME_MAX_BYTES = 256 * 1024;
 
+/** A Dequeue call as the handler gets it, typed from the generated service. */
 export type DequeueCall = ServerWritableStream<DequeueRequest, DequeueResponse>;
+/** The same call as it is: server.ts serializes Dequeue with dequeueFrameSerializer, so it takes encoded frames. */
+type FrameCall = ServerWritableStream<DequeueRequest, Buffer>;
 
 export class DequeueStream implements DeliverySink {
-  private pending: WireMessage[] = [];
-  private pendingBytes = 0;
+  private readonly frame = new DeliveryFrame();
   private flushScheduled = false;
   private consumer: Consumer | null = null;
   /** Set when the consumer has taken its last delivery (max_messages). */
   private done = false;
   private ended = false;
 
+  private readonly call: FrameCall;
+
   constructor(
-    private readonly call: DequeueCall,
+    call: DequeueCall,
     private readonly broker: Broker,
     private readonly log: Logger,
     private readonly onEnd: (stream: DequeueStream) => void,
-  ) {}
+  ) {
+    this.call = call as unknown as FrameCall;
+  }
 
   /** Subscribes; throws a CoraError (unknown queue, too many streams) before anything is sent. */
   start(queue: string, options: ConsumerOptions): void {
@@ -51,11 +58,9 @@ export class DequeueStream implements DeliverySink {
   }
 
   deliver(m: DeliveredMessage, consumer: Consumer): void {
-    const wire = toWireMessage(m);
-    this.pending.push(wire);
-    this.pendingBytes += wire.payload.length;
+    this.frame.add(m);
     if (consumer.remaining === 0) this.done = true;
-    if (this.pending.length >= FRAME_MAX_MESSAGES || this.pendingBytes >= FRAME_MAX_BYTES) {
+    if (this.frame.count >= FRAME_MAX_MESSAGES || this.frame.bytes >= FRAME_MAX_BYTES) {
       this.write(consumer);
     }
     if (!this.flushScheduled) {
@@ -81,7 +86,7 @@ export class DequeueStream implements DeliverySink {
   private readonly flush = (): void => {
     this.flushScheduled = false;
     if (this.ended) return;
-    if (this.pending.length > 0 && this.consumer !== null) this.write(this.consumer);
+    if (this.frame.count > 0 && this.consumer !== null) this.write(this.consumer);
     if (this.done) {
       if (this.consumer !== null) this.broker.unsubscribe(this.consumer);
       this.finish(null);
@@ -89,17 +94,14 @@ export class DequeueStream implements DeliverySink {
   };
 
   private write(consumer: Consumer | null): void {
-    const frame: DequeueResponse = { messages: this.pending };
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (!this.call.write(frame) && consumer !== null) consumer.paused = true;
+    if (!this.call.write(this.frame.take()) && consumer !== null) consumer.paused = true;
   }
 
   /** Sends what is pending and ends the call: OK when `error` is null. */
   private finish(error: CoraError | null): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.pending.length > 0) this.write(null);
+    if (this.frame.count > 0) this.write(null);
     if (error === null) this.call.end();
     else this.call.emit('error', toStatus(error, this.log));
     this.onEnd(this);
@@ -108,7 +110,7 @@ export class DequeueStream implements DeliverySink {
   private cancelled(): void {
     if (this.ended) return;
     this.ended = true;
-    this.pending = [];
+    this.frame.clear();
     if (this.consumer !== null) this.broker.unsubscribe(this.consumer);
     this.onEnd(this);
   }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { QueueServiceService } from '../../generated/coramq/v1/queue';
 import { decodeAckBatchRequest, decodeAckStreamRequest, decodeEnqueueBatchRequest, decodeEnqueueStreamRequest, encodeAckResults, encodeEnqueueResults } from './batch-codecs';
-import { encodeDequeueResponse } from './dequeue-encoder';
+import { dequeueFrameSerializer } from './delivery-frame';
 import { systemClock, type Clock } from '../clock';
 import type { ServerConfig } from '../config';
 import { Broker } from '../engine/broker';
@@ -78,10 +78,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const server = new Server({
     'grpc.max_receive_message_length': config.limits.maxRequestBytes,
   });
-  // Dequeue's responses are written by a hand-written encoder (dequeue-encoder.ts): same bytes, less CPU.
+  // Dequeue's responses are encoded as deliveries are made (delivery-frame.ts): same bytes, less CPU.
   const definition = {
     ...QueueServiceService,
-    dequeue: { ...QueueServiceService.dequeue, responseSerialize: encodeDequeueResponse },
+    dequeue: { ...QueueServiceService.dequeue, responseSerialize: dequeueFrameSerializer },
     // The batch calls' requests and responses, likewise (batch-codecs.ts).
     enqueueBatch: { ...QueueServiceService.enqueueBatch, requestDeserialize: decodeEnqueueBatchRequest, responseSerialize: encodeEnqueueResults },
     enqueueStream: { ...QueueServiceService.enqueueStream, requestDeserialize: decodeEnqueueStreamRequest, responseSerialize: encodeEnqueueResults },
