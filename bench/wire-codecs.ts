@@ -28,7 +28,7 @@ import {
 } from '../generated/coramq/v1/queue';
 import { decodeAckStreamResponse, decodeEnqueueStreamResponse } from '../client/src/batch-decoders';
 import { encodeAckBatch, encodeEnqueueBatch } from '../client/src/batch-encoders';
-import { decodeDequeueResponse } from '../client/src/dequeue-decoder';
+import { DequeueDecoder } from '../client/src/dequeue-decoder';
 import { Acker } from '../client/src/acker';
 import { systemClock } from '../client/src/clock';
 import type { Connection } from '../client/src/connection';
@@ -101,6 +101,8 @@ const enqueueResponseBytes = bytesOf(EnqueueStreamResponse.encode(enqueueRespons
 const ackRequestBytes = bytesOf(AckStreamRequest.encode(ackRequest).finish());
 const ackResponseBytes = bytesOf(AckStreamResponse.encode(ackResponse).finish());
 const dequeueBytes = bytesOf(DequeueResponse.encode(dequeueResponse).finish());
+/** The client's Dequeue decoder, making a plain record of each delivery (the consumer path below makes ReceivedMessages). */
+const records = new DequeueDecoder((d) => ({ ...d }));
 
 const rows: Row[] = [
   { side: 'client', what: 'encode EnqueueStreamRequest', generated: () => EnqueueStreamRequest.encode(enqueueRequest).finish(), hand: () => encodeEnqueueBatch(enqueueRequest), perFrame: BATCH },
@@ -108,7 +110,7 @@ const rows: Row[] = [
   { side: 'server', what: 'encode EnqueueStreamResponse', generated: () => EnqueueStreamResponse.encode(enqueueResponse).finish(), hand: () => encodeEnqueueResults(enqueueResponse), perFrame: BATCH },
   { side: 'client', what: 'decode EnqueueStreamResponse', generated: () => EnqueueStreamResponse.decode(enqueueResponseBytes), hand: () => decodeEnqueueStreamResponse(enqueueResponseBytes), perFrame: BATCH },
   { side: 'server', what: 'encode DequeueResponse (4)', generated: () => DequeueResponse.encode(dequeueResponse).finish(), hand: () => encodeDequeueResponse(dequeueResponse), perFrame: 4 },
-  { side: 'client', what: 'decode DequeueResponse (4)', generated: () => DequeueResponse.decode(dequeueBytes), hand: () => decodeDequeueResponse(dequeueBytes), perFrame: 4 },
+  { side: 'client', what: 'decode DequeueResponse (4)', generated: () => DequeueResponse.decode(dequeueBytes), hand: () => records.decode(dequeueBytes), perFrame: 4 },
   { side: 'client', what: 'encode AckStreamRequest', generated: () => AckStreamRequest.encode(ackRequest).finish(), hand: () => encodeAckBatch(ackRequest), perFrame: BATCH },
   { side: 'server', what: 'decode AckStreamRequest', generated: () => AckStreamRequest.decode(ackRequestBytes), hand: () => decodeAckStreamRequest(ackRequestBytes), perFrame: BATCH },
   { side: 'server', what: 'encode AckStreamResponse', generated: () => AckStreamResponse.encode(ackResponse).finish(), hand: () => encodeAckResults(ackResponse), perFrame: BATCH },
@@ -146,7 +148,8 @@ const acker = new Acker(answeringConn, { transport: 'unary', maxSize: 1024 }, sy
 const ctx: MessageContext = { conn: answeringConn, acker, deadline: 30_000 };
 const workerDone = (): void => {};
 
-const deliver = (): ReceivedMessage[] => decodeDequeueResponse(frameBytes).messages.map((m) => new ReceivedMessage(ctx, m));
+const received = new DequeueDecoder((d) => new ReceivedMessage(ctx, d));
+const deliver = (): ReceivedMessage[] => received.decode(frameBytes);
 const consumerRows: { what: string; frame: () => unknown }[] = [
   { what: 'decode + ReceivedMessage', frame: deliver },
   {

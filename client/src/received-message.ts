@@ -8,11 +8,11 @@
  * unsettled, so it can be tried again.
  */
 import { status } from '@grpc/grpc-js';
-import type { Message as WireMessage } from '../../generated/coramq/v1/queue';
 import { AckItem, type Acker } from './acker';
 import { deadlineAt, type CallOptions } from './call-options';
 import type { Connection } from './connection';
 import { optionalDuration, timestampMs, toDuration } from './convert';
+import type { Delivery } from './dequeue-decoder';
 import { CoraMQError } from './errors';
 
 /** What a message needs from the client that received it. */
@@ -47,18 +47,18 @@ export class ReceivedMessage {
   #visibleAt: number;
   #settlement: Settlement | null = null;
 
-  /** @internal */
-  constructor(ctx: MessageContext, m: WireMessage) {
+  /** @internal `d` as the Dequeue decoder read it (copied: the decoder reuses it). */
+  constructor(ctx: MessageContext, d: Delivery) {
     this.#ctx = ctx;
-    this.id = m.id;
-    this.queue = m.queue;
-    this.payload = m.payload;
-    this.priority = m.priority;
-    this.attributes = m.attributes;
-    this.deliveryCount = m.deliveryCount;
-    this.receipt = m.receipt;
-    this.#enqueuedAt = timestampMs(m.enqueuedAt);
-    this.#visibleAt = timestampMs(m.visibleAt);
+    this.id = d.id;
+    this.queue = d.queue;
+    this.payload = d.payload;
+    this.priority = d.priority;
+    this.attributes = d.attributes;
+    this.deliveryCount = d.deliveryCount;
+    this.receipt = d.receipt;
+    this.#enqueuedAt = d.enqueuedAt;
+    this.#visibleAt = d.visibleAt;
   }
 
   /** When it was enqueued (server time). */
