@@ -18,6 +18,7 @@
  * Every failure is reported to `onError` (default: console.error).
  */
 import { status } from '@grpc/grpc-js';
+import type { AckDone } from './acker';
 import type { BackoffOptions } from './backoff';
 import type { CallOptions } from './call-options';
 import type { Clock } from './clock';
@@ -193,14 +194,17 @@ export class Worker {
     this.keeper.release(m);
     if (!m.settled && !this.lost.delete(m)) {
       this.settling++;
-      m.ackThen((err) => {
-        if (err !== null) this.report(err, { kind: 'ack', queue: this.queue, message: m });
-        else this.acked++;
-        this.settled();
-      });
+      m.ackThen(this.onAcked);
     }
     this.next();
   }
+
+  /** Every ack of the worker reports here (one function, not a closure per message). */
+  private readonly onAcked: AckDone = (err, item) => {
+    if (err !== null) this.report(err, { kind: 'ack', queue: this.queue, message: item.message });
+    else this.acked++;
+    this.settled();
+  };
 
   private handlerFailed(m: ReceivedMessage, err: unknown): void {
     this.running--;
