@@ -13,9 +13,10 @@
  *
  * What it saves per delivery: messages without attributes share one frozen empty object; a
  * queue name the same as the previous delivery's (a frame's deliveries are usually of one
- * queue) is the same string, not a new one; `make` gets one record reused for every delivery
- * (it must copy what it keeps). Payloads are copies, so a message kept does not keep its
- * frame alive.
+ * queue) is the same string, not a new one. Each delivery's record is fresh and short-lived
+ * (`make` copies it into what it builds): measured faster than one record reused for every
+ * delivery, which lives in the old generation, so every field written into it costs a write
+ * barrier. Payloads are copies, so a message kept does not keep its frame alive.
  */
 import { ProtoReader, readStringMapEntry } from '../../src/wire/proto-reader';
 import { NO_ATTRIBUTES, secondsNanosMs } from './convert';
@@ -60,8 +61,6 @@ function readTimestampMs(r: ProtoReader, end: number): number {
 
 /** Decodes the DequeueResponse frames of one stream into what `make` builds of each delivery. */
 export class DequeueDecoder<T> {
-  /** The record handed to `make`, filled anew for each delivery. */
-  private readonly d: Delivery = { id: '', queue: '', payload: EMPTY, priority: 0, attributes: NO_ATTRIBUTES, enqueuedAt: 0, deliveryCount: 0, visibleAt: 0, receipt: '' };
   /** The last queue name read, and a copy of its bytes. */
   private queue = '';
   private queueBytes: Buffer = EMPTY;
@@ -81,46 +80,49 @@ export class DequeueDecoder<T> {
   };
 
   private readMessage(r: ProtoReader, end: number): Delivery {
-    const d = this.d;
-    d.id = d.queue = d.receipt = '';
-    d.payload = EMPTY;
-    d.priority = d.enqueuedAt = d.deliveryCount = d.visibleAt = 0;
+    let id = '';
+    let queue = '';
+    let payload: Buffer = EMPTY;
+    let priority = 0;
     let attributes: Record<string, string> | null = null;
+    let enqueuedAt = 0;
+    let deliveryCount = 0;
+    let visibleAt = 0;
+    let receipt = '';
     while (r.pos < end) {
       const tag = r.uint32();
       switch (tag) {
         case 10:
-          d.id = r.string();
+          id = r.string();
           continue;
         case 18:
-          d.queue = this.readQueue(r);
+          queue = this.readQueue(r);
           continue;
         case 26:
-          d.payload = copyOf(r.bytes()); // a copy: the frame's buffer is not kept alive
+          payload = copyOf(r.bytes()); // a copy: the frame's buffer is not kept alive
           continue;
         case 32:
-          d.priority = r.int32();
+          priority = r.int32();
           continue;
         case 42:
           readStringMapEntry(r, r.fieldEnd(), (attributes ??= {}));
           continue;
         case 50:
-          d.enqueuedAt = readTimestampMs(r, r.fieldEnd());
+          enqueuedAt = readTimestampMs(r, r.fieldEnd());
           continue;
         case 56:
-          d.deliveryCount = r.uint32();
+          deliveryCount = r.uint32();
           continue;
         case 66:
-          d.visibleAt = readTimestampMs(r, r.fieldEnd());
+          visibleAt = readTimestampMs(r, r.fieldEnd());
           continue;
         case 74:
-          d.receipt = r.string();
+          receipt = r.string();
           continue;
       }
       if (!r.skipField(tag)) break;
     }
-    d.attributes = attributes ?? NO_ATTRIBUTES;
-    return d;
+    return { id, queue, payload, priority, attributes: attributes ?? NO_ATTRIBUTES, enqueuedAt, deliveryCount, visibleAt, receipt };
   }
 
   /** The queue name: the previous one when its bytes are the same, else read as r.string() reads it. */

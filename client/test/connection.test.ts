@@ -76,7 +76,7 @@ test.each([
 });
 
 test('a Dequeue response is read by the DequeueDecoder given', async () => {
-  const call = conn.dequeue({ queue: 'q', maxMessages: 0, waitTime: undefined, visibilityTimeout: undefined, maxInFlight: 0 }, Infinity, new DequeueDecoder((d) => ({ ...d })).decode);
+  const call = conn.dequeue({ queue: 'q', maxMessages: 0, waitTime: undefined, visibilityTimeout: undefined, maxInFlight: 0 }, Infinity, new DequeueDecoder((d) => d).decode);
   const err = await new Promise<Error & { code?: number }>((resolve) => {
     call.on('error', resolve);
     call.on('data', () => {});

@@ -29,7 +29,7 @@ const toDelivery = (m: Message): Delivery => ({
   receipt: m.receipt,
 });
 const generated = (b: Uint8Array): Delivery[] => DequeueResponse.decode(b).messages.map(toDelivery);
-const decoder = new DequeueDecoder((d) => ({ ...d }));
+const decoder = new DequeueDecoder((d) => d);
 const hand = decoder.decode;
 
 test('reads what the generated decoder reads, for any response', () => {

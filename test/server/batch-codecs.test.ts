@@ -166,7 +166,7 @@ describe('in the server', () => {
   const dequeueOne = (queue: string): Promise<Delivery[]> =>
     new Promise((resolve, reject) => {
       const request = DequeueRequest.fromPartial({ queue, maxMessages: 1 });
-      const call = raw().makeServerStreamRequest('/coramq.v1.QueueService/Dequeue', (r: DequeueRequest) => Buffer.from(DequeueRequest.encode(r).finish()), new DequeueDecoder((d) => ({ ...d })).decode, request, new Metadata());
+      const call = raw().makeServerStreamRequest('/coramq.v1.QueueService/Dequeue', (r: DequeueRequest) => Buffer.from(DequeueRequest.encode(r).finish()), new DequeueDecoder((d) => d).decode, request, new Metadata());
       call.on('data', resolve);
       call.on('error', reject);
     });
