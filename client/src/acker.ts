@@ -6,8 +6,8 @@
  * ack was lost is delivered again (at-least-once).
  *
  * One ack is one object: the AckItem is the batch entry, its message's record of being acked
- * (received-message.ts), and the holder of ack()'s promise; its outcome goes to a callback
- * shared by every ack of its kind, not a closure per ack.
+ * (received-message.ts), and the holder of ack()'s promise and its resolvers; its outcome goes
+ * to a callback shared by every ack of its kind, not a closure per ack.
  */
 import type { AckBatchResponse, AckEntry, AckResult } from '../../generated/coramq/v1/queue';
 import { batchAnswer, BatchCall, BatchItem } from './batch-call';
@@ -15,19 +15,20 @@ import type { Done } from './connection';
 import { Pipeline } from './pipeline';
 import { toError, type CoraMQError } from './errors';
 import type { ReceivedMessage } from './received-message';
-import { NOOP, type Resolvers } from './resolvers';
+
+const noop = (): void => {};
 
 /** Told an ack's outcome: null, or the error (the message is `item.message`). Called once. */
 export type AckDone = (err: CoraMQError | null, item: AckItem) => void;
 
 /** One ack of one message: the batch entry, with where its outcome goes. */
-export class AckItem extends BatchItem implements AckEntry, Resolvers<void> {
+export class AckItem extends BatchItem implements AckEntry {
   readonly id: string;
   readonly receipt: string;
   /** The promise ack() returned, which `resolve` and `reject` settle; null for acks without one (the worker's). */
   promise: Promise<void> | null = null;
-  resolve: () => void = NOOP;
-  reject: (err: unknown) => void = NOOP;
+  resolve: () => void = noop;
+  reject: (err: CoraMQError) => void = noop;
   /** Why it failed: the message is not acked by it (null while under way, and once acked). */
   error: CoraMQError | null = null;
 
@@ -52,8 +53,16 @@ export class AckItem extends BatchItem implements AckEntry, Resolvers<void> {
   }
 }
 
-/** An AckDone for acks with a promise: settles it. */
-export const settlePromise: AckDone = (err, item) => (err === null ? item.resolve() : item.reject(err));
+/**
+ * An AckDone for acks with a promise: settles it, and lets go of its resolvers (the item lives
+ * as long as its message, and they are garbage from now on).
+ */
+export function settlePromise(err: CoraMQError | null, item: AckItem): void {
+  const { resolve, reject } = item;
+  item.resolve = item.reject = noop;
+  if (err === null) resolve();
+  else reject(err);
+}
 
 export class Acker extends BatchCall<AckItem, AckBatchResponse, AckResult> {
   protected readonly stream = this.options.transport === 'unary' ? null : new Pipeline(this.conn, 'ackStream', this.clock);

@@ -16,7 +16,6 @@ import type { Duration } from '../../generated/google/protobuf/duration';
 import { batchAnswer, BatchCall, BatchItem } from './batch-call';
 import type { Done } from './connection';
 import { Pipeline } from './pipeline';
-import { NOOP, promiseInto, type Resolvers } from './resolvers';
 import { toError, type CoraMQError } from './errors';
 
 export interface EnqueueResult {
@@ -27,9 +26,9 @@ export interface EnqueueResult {
 }
 
 /** One pending enqueue: a batch entry, with its caller's promise. */
-export class EnqueueItem extends BatchItem implements EnqueueBatchEntry, Resolvers<EnqueueResult> {
-  resolve: (result: EnqueueResult) => void = NOOP;
-  reject: (err: unknown) => void = NOOP;
+export class EnqueueItem extends BatchItem implements EnqueueBatchEntry {
+  resolve!: (result: EnqueueResult) => void;
+  reject!: (err: CoraMQError) => void;
   attempts = 0;
 
   constructor(
@@ -58,7 +57,10 @@ export class Enqueuer extends BatchCall<EnqueueItem, EnqueueBatchResponse, WireR
   protected readonly stream = this.options.transport === 'unary' ? null : new Pipeline(this.conn, 'enqueueStream', this.clock);
 
   enqueue(item: EnqueueItem, signal: AbortSignal | undefined): Promise<EnqueueResult> {
-    const p = promiseInto(item);
+    const p = new Promise<EnqueueResult>((resolve, reject) => {
+      item.resolve = resolve;
+      item.reject = reject;
+    });
     if (signal === undefined || item.watch(signal, 'enqueue')) this.add(item);
     return p;
   }

@@ -14,7 +14,6 @@ import type { Connection } from './connection';
 import { optionalDuration, timestampMs, toDuration } from './convert';
 import type { Delivery } from './dequeue-decoder';
 import { CoraMQError } from './errors';
-import { promiseInto } from './resolvers';
 
 /** What a message needs from the client that received it. */
 export interface MessageContext {
@@ -48,7 +47,7 @@ export class ReceivedMessage {
   #visibleAt: number;
   #settlement: Settlement | null = null;
 
-  /** @internal `d` as the Dequeue decoder read it (copied: the decoder reuses it). */
+  /** @internal `d` as the Dequeue decoder read it. */
   constructor(ctx: MessageContext, d: Delivery) {
     this.#ctx = ctx;
     this.id = d.id;
@@ -90,7 +89,10 @@ export class ReceivedMessage {
     const s = this.#current();
     if (s !== null) return s instanceof AckItem ? (s.promise ?? Promise.resolve()) : this.alreadySettled('ack', s.kind);
     const item = new AckItem(this, deadlineAt(options?.deadline, this.#ctx.deadline), settlePromise);
-    const promise = (item.promise = promiseInto(item));
+    const promise = (item.promise = new Promise<void>((resolve, reject) => {
+      item.resolve = resolve;
+      item.reject = reject;
+    }));
     this.#send(item, options);
     return promise;
   }
