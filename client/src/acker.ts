@@ -4,33 +4,64 @@
  * InvalidReceiptError).
  * Acks are not retried after UNAVAILABLE: the batch may have been applied, and a message whose
  * ack was lost is delivered again (at-least-once).
+ *
+ * One ack is one object: the AckItem is the batch entry, its message's record of being acked
+ * (received-message.ts), and the holder of ack()'s promise and its resolvers; its outcome goes
+ * to a callback shared by every ack of its kind, not a closure per ack.
  */
 import type { AckBatchResponse, AckEntry, AckResult } from '../../generated/coramq/v1/queue';
 import { batchAnswer, BatchCall, BatchItem } from './batch-call';
 import type { Done } from './connection';
 import { Pipeline } from './pipeline';
 import { toError, type CoraMQError } from './errors';
+import type { ReceivedMessage } from './received-message';
 
-/** One pending ack: the batch entry, with its caller's callback. */
+const noop = (): void => {};
+
+/** Told an ack's outcome: null, or the error (the message is `item.message`). Called once. */
+export type AckDone = (err: CoraMQError | null, item: AckItem) => void;
+
+/** One ack of one message: the batch entry, with where its outcome goes. */
 export class AckItem extends BatchItem implements AckEntry {
+  readonly id: string;
+  readonly receipt: string;
+  /** The promise ack() returned, which `resolve` and `reject` settle; null for acks without one (the worker's). */
+  promise: Promise<void> | null = null;
+  resolve: () => void = noop;
+  reject: (err: CoraMQError) => void = noop;
+  /** Why it failed: the message is not acked by it (null while under way, and once acked). */
+  error: CoraMQError | null = null;
+
   constructor(
-    target: string,
-    readonly id: string,
-    readonly receipt: string,
+    readonly message: ReceivedMessage,
     deadlineAt: number,
-    private readonly done: (err: CoraMQError | null) => void,
+    private readonly done: AckDone,
   ) {
-    super(target, deadlineAt);
+    super(message.queue, deadlineAt);
+    this.id = message.id;
+    this.receipt = message.receipt;
   }
 
   protected failed(err: CoraMQError): void {
-    this.done(err);
+    this.error = err;
+    this.done(err, this);
   }
 
   answer(r: AckResult): void {
     if (r.error !== undefined) this.fail(toError(r.error.code, r.error.reason, r.error.message));
-    else if (this.settle()) this.done(null);
+    else if (this.settle()) this.done(null, this);
   }
+}
+
+/**
+ * An AckDone for acks with a promise: settles it, and lets go of its resolvers (the item lives
+ * as long as its message, and they are garbage from now on).
+ */
+export function settlePromise(err: CoraMQError | null, item: AckItem): void {
+  const { resolve, reject } = item;
+  item.resolve = item.reject = noop;
+  if (err === null) resolve();
+  else reject(err);
 }
 
 export class Acker extends BatchCall<AckItem, AckBatchResponse, AckResult> {

@@ -9,16 +9,16 @@
  * when it is back).
  */
 import { status } from '@grpc/grpc-js';
-import type { EnqueueBatchResponse, Message as WireMessage } from '../../generated/coramq/v1/queue';
+import type { EnqueueBatchResponse } from '../../generated/coramq/v1/queue';
 import { Acker } from './acker';
 import type { BackoffOptions } from './backoff';
 import { deadlineAt, type CallOptions } from './call-options';
 import { systemClock, type Clock } from './clock';
 import type { BatchingOptions } from './coalescer';
 import { Connection, type ConnectionOptions, type Done, type RequestOf, type ResponseOf, type UnaryMethod } from './connection';
-import { fromWireQueue, optionalDuration, toBytes, toDuration, toWireConfig, type Payload, type QueueConfig, type QueueInfo } from './convert';
+import { fromWireQueue, NO_ATTRIBUTES, optionalDuration, toBytes, toDuration, toWireConfig, type Payload, type QueueConfig, type QueueInfo } from './convert';
 import { DeliveryStream } from './delivery-stream';
-import { Enqueuer, EnqueueItem, NO_ATTRIBUTES, type EnqueueResult } from './enqueuer';
+import { Enqueuer, EnqueueItem, type EnqueueResult } from './enqueuer';
 import { abortError, CoraMQError, InvalidArgumentError, toError } from './errors';
 import { ReceivedMessage, type MessageContext } from './received-message';
 import { Subscription, type SubscribeOptions } from './subscription';
@@ -310,12 +310,12 @@ export class CoraMQClient {
       };
       const onAbort = (): void => stream.close();
       const stream = new DeliveryStream(
-        this.conn,
+        this.ctx,
         this.clock,
         request,
         {
-          deliver: (messages: WireMessage[]) => {
-            for (const m of messages) got.push(new ReceivedMessage(this.ctx, m));
+          deliver: (messages: ReceivedMessage[]) => {
+            for (const m of messages) got.push(m);
           },
           interrupted: () => {},
           ended: (err) => {

@@ -9,6 +9,9 @@ import type { Timestamp } from '../../generated/google/protobuf/timestamp';
 import { InvalidArgumentError } from './errors';
 import { status } from '@grpc/grpc-js';
 
+/** The attributes of every message that has none: one frozen empty object, shared. */
+export const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
+
 /** A message body: bytes as they are, a string as UTF-8, anything else as JSON. */
 export type Payload = Buffer | Uint8Array | string | JsonValue;
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue } | { toJSON(): unknown };
@@ -35,7 +38,10 @@ export const optionalDuration = (ms: number | undefined, field: string): Duratio
 
 export const durationMs = (d: Duration | undefined): number => (d === undefined ? 0 : d.seconds * 1000 + Math.round(d.nanos / 1e6));
 
-export const timestampMs = (t: Timestamp | undefined): number => (t === undefined ? 0 : t.seconds * 1000 + Math.floor(t.nanos / 1e6));
+/** A Timestamp's seconds and nanos as ms since the epoch (nanos below a ms dropped). */
+export const secondsNanosMs = (seconds: number, nanos: number): number => seconds * 1000 + Math.floor(nanos / 1e6);
+
+export const timestampMs = (t: Timestamp | undefined): number => (t === undefined ? 0 : secondsNanosMs(t.seconds, t.nanos));
 
 /** A queue's configuration. Durations in milliseconds. */
 export interface QueueConfig {

@@ -9,11 +9,12 @@
  * so acks of messages received before a break still work (unless the server restarted).
  */
 import { status, type ClientReadableStream, type StatusObject } from '@grpc/grpc-js';
-import type { DequeueRequest, DequeueResponse, Message as WireMessage } from '../../generated/coramq/v1/queue';
+import type { DequeueRequest } from '../../generated/coramq/v1/queue';
 import { Backoff, type BackoffOptions } from './backoff';
 import type { Clock } from './clock';
-import type { Connection } from './connection';
+import { DequeueDecoder } from './dequeue-decoder';
 import { statusError, type CoraMQError } from './errors';
+import { ReceivedMessage, type MessageContext } from './received-message';
 
 /**
  * Messages given back on close are nacked with this delay, so that they become ready only
@@ -23,7 +24,7 @@ import { statusError, type CoraMQError } from './errors';
 export const GIVE_BACK_DELAY_MS = 1;
 
 export interface DeliveryHandler {
-  deliver(messages: WireMessage[]): void;
+  deliver(messages: ReceivedMessage[]): void;
   /** A stream broke and another is opened in `retryInMs`. */
   interrupted(err: CoraMQError, retryInMs: number): void;
   /** The subscription is over: `err` null for close(), the deadline, or a finite poll's end. */
@@ -40,19 +41,22 @@ export interface DeliveryStreamOptions {
 }
 
 export class DeliveryStream {
-  private call: ClientReadableStream<DequeueResponse> | null = null;
+  private call: ClientReadableStream<ReceivedMessage[]> | null = null;
   private retryTimer: unknown = null;
   private over = false;
   private readonly backoff: Backoff;
+  /** Frames straight to ReceivedMessages (grpc-js calls it as the response deserializer). */
+  private readonly decoder: DequeueDecoder<ReceivedMessage>;
 
   constructor(
-    private readonly conn: Connection,
+    private readonly ctx: MessageContext,
     private readonly clock: Clock,
     private readonly request: DequeueRequest,
     private readonly handler: DeliveryHandler,
     private readonly options: DeliveryStreamOptions,
   ) {
     this.backoff = new Backoff(options.backoff);
+    this.decoder = new DequeueDecoder((d) => new ReceivedMessage(ctx, d));
   }
 
   get closed(): boolean {
@@ -62,17 +66,17 @@ export class DeliveryStream {
   start(): void {
     if (this.over || this.call !== null) return;
     this.retryTimer = null;
-    let call: ClientReadableStream<DequeueResponse>;
+    let call: ClientReadableStream<ReceivedMessage[]>;
     try {
-      call = this.conn.dequeue(this.request, this.options.deadlineAt);
+      call = this.ctx.conn.dequeue(this.request, this.options.deadlineAt, this.decoder.decode);
     } catch (err) {
       return this.end(err as CoraMQError); // the client was closed
     }
     this.call = call;
-    call.on('data', (frame: DequeueResponse) => {
+    call.on('data', (messages: ReceivedMessage[]) => {
       if (this.call !== call) return;
       this.backoff.reset();
-      this.handler.deliver(frame.messages);
+      this.handler.deliver(messages);
     });
     call.on('status', (s: StatusObject) => this.onStatus(call, s));
     call.on('error', () => {}); // 'status' carries it
@@ -91,7 +95,7 @@ export class DeliveryStream {
     this.end(null);
   }
 
-  private onStatus(call: ClientReadableStream<DequeueResponse>, s: StatusObject): void {
+  private onStatus(call: ClientReadableStream<ReceivedMessage[]>, s: StatusObject): void {
     if (this.call !== call) return;
     this.call = null;
     const expired = Date.now() >= this.options.deadlineAt;

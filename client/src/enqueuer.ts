@@ -25,8 +25,6 @@ export interface EnqueueResult {
   duplicate: boolean;
 }
 
-export const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
-
 /** One pending enqueue: a batch entry, with its caller's promise. */
 export class EnqueueItem extends BatchItem implements EnqueueBatchEntry {
   resolve!: (result: EnqueueResult) => void;

@@ -8,11 +8,11 @@
  * unsettled, so it can be tried again.
  */
 import { status } from '@grpc/grpc-js';
-import type { Message as WireMessage } from '../../generated/coramq/v1/queue';
-import { AckItem, type Acker } from './acker';
+import { AckItem, settlePromise, type AckDone, type Acker } from './acker';
 import { deadlineAt, type CallOptions } from './call-options';
 import type { Connection } from './connection';
 import { optionalDuration, timestampMs, toDuration } from './convert';
+import type { Delivery } from './dequeue-decoder';
 import { CoraMQError } from './errors';
 
 /** What a message needs from the client that received it. */
@@ -28,8 +28,8 @@ export interface NackOptions extends CallOptions {
   delay?: number;
 }
 
-/** How the message was settled; the worker's acks have no promise. */
-type Settlement = { kind: 'ack'; promise: Promise<void> | null } | { kind: 'nack'; promise: Promise<{ deadLettered: boolean }> };
+/** How the message was settled: its ack (the AckItem itself) or its nack. */
+type Settlement = AckItem | { kind: 'nack'; promise: Promise<{ deadLettered: boolean }> };
 
 export class ReceivedMessage {
   readonly id: string;
@@ -47,18 +47,18 @@ export class ReceivedMessage {
   #visibleAt: number;
   #settlement: Settlement | null = null;
 
-  /** @internal */
-  constructor(ctx: MessageContext, m: WireMessage) {
+  /** @internal `d` as the Dequeue decoder read it. */
+  constructor(ctx: MessageContext, d: Delivery) {
     this.#ctx = ctx;
-    this.id = m.id;
-    this.queue = m.queue;
-    this.payload = m.payload;
-    this.priority = m.priority;
-    this.attributes = m.attributes;
-    this.deliveryCount = m.deliveryCount;
-    this.receipt = m.receipt;
-    this.#enqueuedAt = timestampMs(m.enqueuedAt);
-    this.#visibleAt = timestampMs(m.visibleAt);
+    this.id = d.id;
+    this.queue = d.queue;
+    this.payload = d.payload;
+    this.priority = d.priority;
+    this.attributes = d.attributes;
+    this.deliveryCount = d.deliveryCount;
+    this.receipt = d.receipt;
+    this.#enqueuedAt = d.enqueuedAt;
+    this.#visibleAt = d.visibleAt;
   }
 
   /** When it was enqueued (server time). */
@@ -73,7 +73,7 @@ export class ReceivedMessage {
 
   /** True once ack() or nack() succeeded or is under way. */
   get settled(): boolean {
-    return this.#settlement !== null;
+    return this.#current() !== null;
   }
 
   text(): string {
@@ -86,32 +86,37 @@ export class ReceivedMessage {
 
   /** Removes the message for good. Rejects with MessageNotFoundError or InvalidReceiptError when the lease was lost. */
   ack(options?: CallOptions): Promise<void> {
-    const s = this.#settlement;
-    if (s !== null) return s.kind === 'ack' ? (s.promise ?? Promise.resolve()) : this.alreadySettled('ack', s.kind);
-    let resolve!: () => void, reject!: (err: CoraMQError) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.ackThen((err) => (err === null ? resolve() : reject(err)), options, promise);
+    const s = this.#current();
+    if (s !== null) return s instanceof AckItem ? (s.promise ?? Promise.resolve()) : this.alreadySettled('ack', s.kind);
+    const item = new AckItem(this, deadlineAt(options?.deadline, this.#ctx.deadline), settlePromise);
+    const promise = (item.promise = new Promise<void>((resolve, reject) => {
+      item.resolve = resolve;
+      item.reject = reject;
+    }));
+    this.#send(item, options);
     return promise;
   }
 
   /** @internal ack() with a callback (the worker's path: no promise). */
-  ackThen(done: (err: CoraMQError | null) => void, options?: CallOptions, promise: Promise<void> | null = null): void {
-    const settlement: Settlement = { kind: 'ack', promise };
-    this.#settlement = settlement;
-    const item = new AckItem(this.queue, this.id, this.receipt, deadlineAt(options?.deadline, this.#ctx.deadline), (err) => {
-      if (err !== null && this.#settlement === settlement) this.#settlement = null;
-      done(err);
-    });
+  ackThen(done: AckDone, options?: CallOptions): void {
+    this.#send(new AckItem(this, deadlineAt(options?.deadline, this.#ctx.deadline), done), options);
+  }
+
+  #send(item: AckItem, options: CallOptions | undefined): void {
+    this.#settlement = item;
     this.#ctx.acker.ack(item, options?.signal);
+  }
+
+  /** The settlement under way or done; a failed ack counts as none. */
+  #current(): Settlement | null {
+    const s = this.#settlement;
+    return s instanceof AckItem && s.error !== null ? null : s;
   }
 
   /** Gives the message back: it is delivered again after `delay` ms (or dead-lettered when out of deliveries). */
   nack(options?: NackOptions): Promise<{ deadLettered: boolean }> {
-    const s = this.#settlement;
-    if (s !== null) return s.kind === 'nack' ? s.promise : this.alreadySettled('nack', s.kind);
+    const s = this.#current();
+    if (s !== null) return s instanceof AckItem ? this.alreadySettled('nack', 'ack') : s.promise;
     let delay;
     try {
       delay = optionalDuration(options?.delay, 'delay');

@@ -8,7 +8,6 @@
  * they go to another consumer (after GIVE_BACK_DELAY_MS).
  */
 import { status } from '@grpc/grpc-js';
-import type { Message as WireMessage } from '../../generated/coramq/v1/queue';
 import type { BackoffOptions } from './backoff';
 import type { CallOptions } from './call-options';
 import type { Clock } from './clock';
@@ -16,7 +15,7 @@ import { optionalDuration } from './convert';
 import { DeliveryStream, GIVE_BACK_DELAY_MS } from './delivery-stream';
 import { UnavailableError, type CoraMQError } from './errors';
 import { Fifo } from './fifo';
-import { ReceivedMessage, type MessageContext } from './received-message';
+import type { MessageContext, ReceivedMessage } from './received-message';
 
 export interface SubscribeOptions extends CallOptions {
   /** The most delivered messages not yet acked or nacked (prefetch). Default 100 (the server's default). */
@@ -52,7 +51,7 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     private readonly onClosed: (s: Subscription) => void,
   ) {
     this.stream = new DeliveryStream(
-      ctx.conn,
+      ctx,
       clock,
       {
         queue,
@@ -123,9 +122,8 @@ export class Subscription implements AsyncIterableIterator<ReceivedMessage> {
     return this.closing;
   }
 
-  private deliver(messages: WireMessage[]): void {
-    for (const m of messages) {
-      const msg = new ReceivedMessage(this.ctx, m);
+  private deliver(messages: ReceivedMessage[]): void {
+    for (const msg of messages) {
       const w = this.waiter;
       if (w !== null) {
         this.waiter = null;

@@ -18,7 +18,7 @@
  * Every failure is reported to `onError` (default: console.error).
  */
 import { status } from '@grpc/grpc-js';
-import type { Message as WireMessage } from '../../generated/coramq/v1/queue';
+import type { AckDone } from './acker';
 import type { BackoffOptions } from './backoff';
 import type { CallOptions } from './call-options';
 import type { Clock } from './clock';
@@ -27,7 +27,7 @@ import { DeliveryStream, GIVE_BACK_DELAY_MS } from './delivery-stream';
 import { abortError, DeadlineExceededError, InvalidReceiptError, MessageNotFoundError, type CoraMQError } from './errors';
 import { Fifo } from './fifo';
 import { LeaseKeeper } from './lease-keeper';
-import { ReceivedMessage, type MessageContext } from './received-message';
+import type { MessageContext, ReceivedMessage } from './received-message';
 
 export type Handler = (message: ReceivedMessage) => unknown;
 
@@ -108,7 +108,7 @@ export class Worker {
     this.done.catch(() => {}); // reported through onError; awaiting `done` is optional
     this.keeper = new LeaseKeeper(clock, leaseMs, (m, remaining, endsAt) => this.extend(m, remaining, endsAt));
     this.stream = new DeliveryStream(
-      ctx.conn,
+      ctx,
       clock,
       { queue, maxMessages: 0, waitTime: undefined, visibilityTimeout: toDuration(leaseMs, 'visibilityTimeout'), maxInFlight: this.concurrency },
       {
@@ -159,9 +159,8 @@ export class Worker {
     this.finished(err);
   }
 
-  private deliver(messages: WireMessage[]): void {
-    for (const wire of messages) {
-      const m = new ReceivedMessage(this.ctx, wire);
+  private deliver(messages: ReceivedMessage[]): void {
+    for (const m of messages) {
       if (this.stopped) {
         this.giveBack(m, GIVE_BACK_DELAY_MS);
         continue;
@@ -195,14 +194,17 @@ export class Worker {
     this.keeper.release(m);
     if (!m.settled && !this.lost.delete(m)) {
       this.settling++;
-      m.ackThen((err) => {
-        if (err !== null) this.report(err, { kind: 'ack', queue: this.queue, message: m });
-        else this.acked++;
-        this.settled();
-      });
+      m.ackThen(this.onAcked);
     }
     this.next();
   }
+
+  /** Every ack of the worker reports here (one function, not a closure per message). */
+  private readonly onAcked: AckDone = (err, item) => {
+    if (err !== null) this.report(err, { kind: 'ack', queue: this.queue, message: item.message });
+    else this.acked++;
+    this.settled();
+  };
 
   private handlerFailed(m: ReceivedMessage, err: unknown): void {
     this.running--;

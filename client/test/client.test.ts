@@ -160,9 +160,12 @@ describe('enqueue and receive', () => {
     expect(a.ack()).toBe(first);
     await first;
     expect(a.settled).toBe(true);
+    expect(a.ack()).toBe(first);
+    expect(await rejection(a.nack())).toMatchObject({ code: status.FAILED_PRECONDITION, message: expect.stringMatching(/was acked already/) });
     await b.nack();
     const err = await rejection(b.ack());
     expect(err).toBeInstanceOf(CoraMQError);
+    expect(err).toMatchObject({ code: status.FAILED_PRECONDITION });
     expect(err.message).toMatch(/was nacked already/);
   });
 
@@ -262,6 +265,7 @@ describe('errors: each class from the status the server sends', () => {
     t.clock.advance(1_000);
     const gone = await rejection(first.ack());
     expect(gone).toBeInstanceOf(MessageNotFoundError);
+    expect(first.settled).toBe(false); // a failed ack leaves it unsettled
     expect(gone).toMatchObject({ code: status.NOT_FOUND, reason: 'MESSAGE_NOT_IN_FLIGHT' });
     expect(await rejection(first.extendVisibility(5_000))).toBeInstanceOf(MessageNotFoundError);
     const [second] = await client.receive('q');

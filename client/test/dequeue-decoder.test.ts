@@ -1,25 +1,57 @@
 /**
  * The hand-written DequeueResponse decoder against the generated one: for random responses
- * (and the same bytes with unknown fields mixed in, as a newer server may send), both read
- * the same thing; malformed bytes throw instead of reading garbage, exactly where the
- * generated decoder throws.
+ * (and the same bytes with unknown fields mixed in, as a newer server may send), it reads what
+ * the generated decoder reads, mapped to a Delivery (Timestamps to ms); malformed bytes throw
+ * instead of reading garbage, exactly where the generated decoder throws. One decoder reads
+ * every input of a test, as one decoder reads every frame of a stream, so what it carries from
+ * frame to frame (the last queue name) is checked too.
  */
 import fc from 'fast-check';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { DequeueResponse } from '../../generated/coramq/v1/queue';
+import { DequeueResponse, type Message } from '../../generated/coramq/v1/queue';
 import { message } from '../../test/support/arbitraries';
 import { decoderParityTests, SECONDS_NANOS, STRING_MAP_ENTRY, type MessageSchema } from '../../test/support/proto-fuzz';
-import { decodeDequeueResponse } from '../src/dequeue-decoder';
+import { timestampMs } from '../src/convert';
+import { DequeueDecoder, type Delivery } from '../src/dequeue-decoder';
 
 const encode = (r: DequeueResponse): Buffer => Buffer.from(DequeueResponse.encode(r).finish());
+
+/** A generated Message as the hand decoder reads it. */
+const toDelivery = (m: Message): Delivery => ({
+  id: m.id,
+  queue: m.queue,
+  payload: m.payload,
+  priority: m.priority,
+  attributes: m.attributes,
+  enqueuedAt: timestampMs(m.enqueuedAt),
+  deliveryCount: m.deliveryCount,
+  visibleAt: timestampMs(m.visibleAt),
+  receipt: m.receipt,
+});
+const generated = (b: Uint8Array): Delivery[] => DequeueResponse.decode(b).messages.map(toDelivery);
+const decoder = new DequeueDecoder((d) => d);
+const hand = decoder.decode;
 
 test('reads what the generated decoder reads, for any response', () => {
   fc.assert(
     fc.property(fc.array(message, { maxLength: 6 }), (messages) => {
       const bytes = encode({ messages });
-      expect(decodeDequeueResponse(bytes)).toEqual(DequeueResponse.decode(bytes));
+      expect(hand(bytes)).toStrictEqual(generated(bytes));
     }),
     { numRuns: 300 },
+  );
+});
+
+test('deliveries of the same queues, within a frame and from frame to frame, read the same names', () => {
+  const queue = fc.constantFrom('', 'a', 'b', 'ab', 'é', 'queue-1', 'queue-2');
+  fc.assert(
+    fc.property(fc.array(fc.array(fc.tuple(message, queue), { maxLength: 5 }), { maxLength: 4 }), (frames) => {
+      for (const frame of frames) {
+        const bytes = encode({ messages: frame.map(([m, q]) => ({ ...m, queue: q })) });
+        expect(hand(bytes)).toStrictEqual(generated(bytes));
+      }
+    }),
+    { numRuns: 200 },
   );
 });
 
@@ -36,8 +68,8 @@ test('skips fields it does not know, at the top and inside each message (a newer
       const messageBytes = Buffer.concat([Buffer.from(body.finish()), Buffer.from(decodeFirst(inner))]);
       w.uint32(10).bytes(messageBytes);
       const bytes = Buffer.from(w.finish());
-      expect(decodeDequeueResponse(bytes)).toEqual(DequeueResponse.decode(bytes));
-      expect(decodeDequeueResponse(bytes).messages[0]).toEqual(m.payload.length === 0 ? { ...m, payload: Buffer.alloc(0) } : m);
+      expect(hand(bytes)).toStrictEqual(generated(bytes));
+      expect(hand(bytes)[0]).toEqual(toDelivery(m.payload.length === 0 ? { ...m, payload: Buffer.alloc(0) } : m));
     }),
     { numRuns: 200 },
   );
@@ -60,21 +92,37 @@ test('an attribute named __proto__ is kept as data', () => {
   const entry = new BinaryWriter().uint32(10).string('__proto__').uint32(18).string('x').finish();
   const msg = new BinaryWriter().uint32(10).string('id-1').uint32(42).bytes(entry).finish();
   w.uint32(10).bytes(msg);
-  const [m] = decodeDequeueResponse(Buffer.from(w.finish())).messages;
+  const [m] = hand(Buffer.from(w.finish()));
   expect(Object.getPrototypeOf(m.attributes)).toBe(Object.prototype);
   expect(Object.entries(m.attributes)).toEqual([['__proto__', 'x']]);
 });
+
+test('messages without attributes share one frozen empty object; payloads are copies of the frame', () => {
+  const bytes = encode({ messages: [{ ...toWire('m1'), attributes: {} }, { ...toWire('m2'), attributes: {} }, { ...toWire('m3'), attributes: { k: 'v' } }] });
+  const [a, b, c] = hand(bytes);
+  expect(a.attributes).toBe(b.attributes);
+  expect(Object.isFrozen(a.attributes)).toBe(true);
+  expect(c.attributes).toEqual({ k: 'v' });
+  expect(Object.isFrozen(c.attributes)).toBe(false);
+  bytes.fill(0);
+  expect(a.payload.toString()).toBe('body of m1');
+});
+
+function toWire(id: string): Message {
+  return { id, queue: 'q', payload: Buffer.from(`body of ${id}`), priority: 0, attributes: {}, enqueuedAt: undefined, deliveryCount: 1, visibleAt: undefined, receipt: 'r' };
+}
 
 test.each([
   ['a length past the end', Buffer.from([10, 5, 1, 2])],
   ['a truncated varint', Buffer.from([10, 2, 32, 0x80])],
   ['a group wire type', Buffer.from([10, 1, 0x0b])],
+  ['a queue name past the end', Buffer.from([10, 4, 18, 9, 65, 66])],
 ])('%s throws', (_, bytes) => {
-  expect(() => decodeDequeueResponse(bytes)).toThrow(/DequeueResponse/);
+  expect(() => hand(bytes)).toThrow(/DequeueResponse/);
 });
 
 const DEQUEUE_RESPONSE: MessageSchema = {
   1: { 1: 'string', 2: 'string', 3: 'bytes', 4: 'int32', 5: STRING_MAP_ENTRY, 6: SECONDS_NANOS, 7: 'uint32', 8: SECONDS_NANOS, 9: 'string' },
 };
 
-decoderParityTests([{ name: 'DequeueResponse', hand: decodeDequeueResponse, generated: DequeueResponse.decode, schema: DEQUEUE_RESPONSE }]);
+decoderParityTests([{ name: 'DequeueResponse', hand, generated, schema: DEQUEUE_RESPONSE }]);

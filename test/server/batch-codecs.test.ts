@@ -18,7 +18,6 @@ import {
   EnqueueBatchResponse,
   EnqueueStreamRequest,
   EnqueueStreamResponse,
-  type DequeueResponse,
 } from '../../generated/coramq/v1/queue';
 import {
   decodeAckBatchRequest,
@@ -30,7 +29,7 @@ import {
 } from '../../src/server/batch-codecs';
 import { ackEntry, ackResult, enqueueEntry, enqueueResult, maybeEntryError, text } from '../support/arbitraries';
 import { decoderParityTests, expectSameOutcome, SECONDS_NANOS, STRING_MAP_ENTRY, type MessageSchema } from '../support/proto-fuzz';
-import { decodeDequeueResponse } from '../../client/src/dequeue-decoder';
+import { DequeueDecoder, type Delivery } from '../../client/src/dequeue-decoder';
 import { Duplex } from '../support/duplex';
 import { startTestServer, type TestServer } from '../support/server';
 import { createQueue } from '../support/wire';
@@ -164,10 +163,10 @@ describe('in the server', () => {
   const identity = (b: Buffer): Buffer => b;
 
   /** The one message on `queue`, read with the client package's decoder (which keeps a `__proto__` attribute). */
-  const dequeueOne = (queue: string): Promise<DequeueResponse> =>
+  const dequeueOne = (queue: string): Promise<Delivery[]> =>
     new Promise((resolve, reject) => {
       const request = DequeueRequest.fromPartial({ queue, maxMessages: 1 });
-      const call = raw().makeServerStreamRequest('/coramq.v1.QueueService/Dequeue', (r: DequeueRequest) => Buffer.from(DequeueRequest.encode(r).finish()), decodeDequeueResponse, request, new Metadata());
+      const call = raw().makeServerStreamRequest('/coramq.v1.QueueService/Dequeue', (r: DequeueRequest) => Buffer.from(DequeueRequest.encode(r).finish()), new DequeueDecoder((d) => d).decode, request, new Metadata());
       call.on('data', resolve);
       call.on('error', reject);
     });
@@ -179,7 +178,7 @@ describe('in the server', () => {
   test('EnqueueBatch requests are read by the hand decoder', async () => {
     await createQueue(t, 'proto-batch');
     await t.call('enqueueBatch', { queue: 'proto-batch', messages: [entry('m1')] });
-    const [m] = (await dequeueOne('proto-batch')).messages;
+    const [m] = await dequeueOne('proto-batch');
     expect(Object.entries(m.attributes)).toEqual([['__proto__', 'x']]);
   });
 
@@ -189,7 +188,7 @@ describe('in the server', () => {
     s.send({ queue: 'proto-stream', messages: [entry('m2')] });
     expect(await s.take(1)).toEqual([{ results: [{ id: 'm2', duplicate: false, error: undefined }], error: undefined }]);
     s.call.end();
-    const [m] = (await dequeueOne('proto-stream')).messages;
+    const [m] = await dequeueOne('proto-stream');
     expect(Object.entries(m.attributes)).toEqual([['__proto__', 'x']]);
   });
 
