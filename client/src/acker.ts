@@ -5,9 +5,10 @@
  * Acks are not retried after UNAVAILABLE: the batch may have been applied, and a message whose
  * ack was lost is delivered again (at-least-once).
  *
- * One ack is one object: the AckItem is the batch entry, its message's record of being acked
- * (received-message.ts), and the holder of ack()'s promise and its resolvers; its outcome goes
- * to a callback shared by every ack of its kind, not a closure per ack.
+ * One ack is one object while it is under way: the AckItem is the batch entry, its message's
+ * record of being acked (received-message.ts), and the holder of ack()'s promise and its
+ * resolvers; its outcome goes to a callback shared by every ack of its kind, not a closure per
+ * ack. Once acked, the message keeps only the promise: the item is garbage.
  */
 import type { AckBatchResponse, AckEntry, AckResult } from '../../generated/coramq/v1/queue';
 import { batchAnswer, BatchCall, BatchItem } from './batch-call';
@@ -49,20 +50,15 @@ export class AckItem extends BatchItem implements AckEntry {
 
   answer(r: AckResult): void {
     if (r.error !== undefined) this.fail(toError(r.error.code, r.error.reason, r.error.message));
-    else if (this.settle()) this.done(null, this);
+    else if (this.settle()) {
+      this.message.acked(this);
+      this.done(null, this);
+    }
   }
 }
 
-/**
- * An AckDone for acks with a promise: settles it, and lets go of its resolvers (the item lives
- * as long as its message, and they are garbage from now on).
- */
-export function settlePromise(err: CoraMQError | null, item: AckItem): void {
-  const { resolve, reject } = item;
-  item.resolve = item.reject = noop;
-  if (err === null) resolve();
-  else reject(err);
-}
+/** An AckDone for acks with a promise: settles it. */
+export const settlePromise: AckDone = (err, item) => (err === null ? item.resolve() : item.reject(err));
 
 export class Acker extends BatchCall<AckItem, AckBatchResponse, AckResult> {
   protected readonly stream = this.options.transport === 'unary' ? null : new Pipeline(this.conn, 'ackStream', this.clock);

@@ -28,8 +28,13 @@ export interface NackOptions extends CallOptions {
   delay?: number;
 }
 
-/** How the message was settled: its ack (the AckItem itself) or its nack. */
-type Settlement = AckItem | { kind: 'nack'; promise: Promise<{ deadLettered: boolean }> };
+/**
+ * How the message was settled: its ack under way (the AckItem itself), its ack done (then only
+ * ack()'s promise is kept, or ACKED for an ack without one: the item is garbage), or its nack.
+ */
+type Settlement = AckItem | Promise<void> | { kind: 'nack'; promise: Promise<{ deadLettered: boolean }> };
+
+const ACKED = Promise.resolve();
 
 export class ReceivedMessage {
   readonly id: string;
@@ -87,7 +92,9 @@ export class ReceivedMessage {
   /** Removes the message for good. Rejects with MessageNotFoundError or InvalidReceiptError when the lease was lost. */
   ack(options?: CallOptions): Promise<void> {
     const s = this.#current();
-    if (s !== null) return s instanceof AckItem ? (s.promise ?? Promise.resolve()) : this.alreadySettled('ack', s.kind);
+    if (s instanceof Promise) return s;
+    if (s instanceof AckItem) return s.promise ?? Promise.resolve();
+    if (s !== null) return this.alreadySettled('ack', s.kind);
     const item = new AckItem(this, deadlineAt(options?.deadline, this.#ctx.deadline), settlePromise);
     const promise = (item.promise = new Promise<void>((resolve, reject) => {
       item.resolve = resolve;
@@ -107,6 +114,11 @@ export class ReceivedMessage {
     this.#ctx.acker.ack(item, options?.signal);
   }
 
+  /** @internal `item`, this message's ack, succeeded. */
+  acked(item: AckItem): void {
+    if (this.#settlement === item) this.#settlement = item.promise ?? ACKED;
+  }
+
   /** The settlement under way or done; a failed ack counts as none. */
   #current(): Settlement | null {
     const s = this.#settlement;
@@ -116,7 +128,7 @@ export class ReceivedMessage {
   /** Gives the message back: it is delivered again after `delay` ms (or dead-lettered when out of deliveries). */
   nack(options?: NackOptions): Promise<{ deadLettered: boolean }> {
     const s = this.#current();
-    if (s !== null) return s instanceof AckItem ? this.alreadySettled('nack', 'ack') : s.promise;
+    if (s !== null) return s instanceof AckItem || s instanceof Promise ? this.alreadySettled('nack', 'ack') : s.promise;
     let delay;
     try {
       delay = optionalDuration(options?.delay, 'delay');
