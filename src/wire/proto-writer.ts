@@ -35,18 +35,20 @@ export const fieldSize = (len: number): number => 1 + varintSize(len) + len;
 /** Bytes of a string field of `len` UTF-8 bytes: nothing when empty. */
 export const stringSize = (len: number): number => (len === 0 ? 0 : fieldSize(len));
 
+/** Bytes of a google.protobuf.Timestamp or Duration body of these parts (each left out when 0). */
+export const timePartsSize = (seconds: number, nanos: number): number =>
+  (seconds !== 0 ? 1 + signedSize(seconds) : 0) + (nanos !== 0 ? 1 + signedSize(nanos) : 0);
+
 /** Bytes of a google.protobuf.Timestamp or Duration body. */
-export const secondsNanosSize = (t: { seconds: number; nanos: number }): number =>
-  (t.seconds !== 0 ? 1 + signedSize(t.seconds) : 0) + (t.nanos !== 0 ? 1 + signedSize(t.nanos) : 0);
+export const secondsNanosSize = (t: { seconds: number; nanos: number }): number => timePartsSize(t.seconds, t.nanos);
 
 /**
  * Bytes of the body of the google.protobuf.Timestamp of `ms` (integer milliseconds since the
- * epoch, not negative, as the engine keeps times): seconds, then nanos, each left out when 0.
+ * epoch, not negative, as the engine keeps times).
  */
 export const msTimestampSize = (ms: number): number => {
   const seconds = Math.floor(ms / 1000);
-  const nanos = (ms - seconds * 1000) * 1e6;
-  return (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
+  return timePartsSize(seconds, (ms - seconds * 1000) * 1e6);
 };
 
 /**
@@ -162,34 +164,29 @@ export class ProtoWriter {
     }
   }
 
-  /** A Timestamp or Duration field whose body is `size` bytes. */
-  secondsNanos(tag: number, t: { seconds: number; nanos: number }, size: number): void {
+  /** A Timestamp or Duration field of these parts whose body is `size` bytes (timePartsSize). */
+  timeParts(tag: number, seconds: number, nanos: number, size: number): void {
     this.byte(tag);
     this.varint(size);
-    if (t.seconds !== 0) {
+    if (seconds !== 0) {
       this.byte(8);
-      this.signed(t.seconds);
+      this.signed(seconds);
     }
-    if (t.nanos !== 0) {
+    if (nanos !== 0) {
       this.byte(16);
-      this.signed(t.nanos);
+      this.signed(nanos);
     }
+  }
+
+  /** A Timestamp or Duration field whose body is `size` bytes. */
+  secondsNanos(tag: number, t: { seconds: number; nanos: number }, size: number): void {
+    this.timeParts(tag, t.seconds, t.nanos, size);
   }
 
   /** A google.protobuf.Timestamp field of `ms` whose body is `size` bytes (msTimestampSize). */
   msTimestamp(tag: number, ms: number, size: number): void {
-    this.byte(tag);
-    this.varint(size);
     const seconds = Math.floor(ms / 1000);
-    if (seconds !== 0) {
-      this.byte(8);
-      this.varint(seconds);
-    }
-    const nanos = (ms - seconds * 1000) * 1e6;
-    if (nanos !== 0) {
-      this.byte(16);
-      this.varint(nanos);
-    }
+    this.timeParts(tag, seconds, (ms - seconds * 1000) * 1e6, size);
   }
 
   /** The buffer, once exactly filled. */
