@@ -38,8 +38,9 @@ export class DeliveryFrame {
       this.queue = m.queueName;
       this.queueBytes = utf8Length(this.queue);
     }
-    const idBytes = utf8Length(id);
-    const receiptBytes = utf8Length(receipt);
+    // Ids and receipts are ASCII (ProtoWriter.ascii): their length is their UTF-8 length.
+    const idBytes = id.length;
+    const receiptBytes = receipt.length;
     const attributeSizes = stringMapSizes(attributes);
     const enqueuedAtBytes = msTimestampSize(enqueuedAt);
     const visibleAtBytes = msTimestampSize(visibleAt);
@@ -56,23 +57,29 @@ export class DeliveryFrame {
 
     const out = (this.out ??= new ProtoWriter(SCRATCH_START));
     out.reserve(fieldSize(body));
-    out.byte(10);
-    out.varint(body);
-    out.string(10, id, idBytes);
-    out.string(18, this.queue, this.queueBytes);
-    out.bytes(26, payload);
-    if (priority !== 0) {
-      out.byte(32);
-      out.signed(priority);
+    const start = out.pos;
+    try {
+      out.byte(10);
+      out.varint(body);
+      out.ascii(10, id);
+      out.string(18, this.queue, this.queueBytes);
+      out.bytes(26, payload);
+      if (priority !== 0) {
+        out.byte(32);
+        out.signed(priority);
+      }
+      out.stringMap(42, attributes, attributeSizes);
+      out.msTimestamp(50, enqueuedAt, enqueuedAtBytes);
+      if (deliveryCount !== 0) {
+        out.byte(56);
+        out.varint(deliveryCount);
+      }
+      out.msTimestamp(66, visibleAt, visibleAtBytes);
+      out.ascii(74, receipt);
+    } catch (err) {
+      out.pos = start; // an id or receipt that is not ASCII: the frame stays as it was
+      throw err;
     }
-    out.stringMap(42, attributes, attributeSizes);
-    out.msTimestamp(50, enqueuedAt, enqueuedAtBytes);
-    if (deliveryCount !== 0) {
-      out.byte(56);
-      out.varint(deliveryCount);
-    }
-    out.msTimestamp(66, visibleAt, visibleAtBytes);
-    out.string(74, receipt, receiptBytes);
     this.count++;
   }
 

@@ -142,6 +142,29 @@ export class ProtoWriter {
     }
   }
 
+  /**
+   * A string field the caller knows is ASCII (ids and receipts the engine holds: validate.ts
+   * admits only printable ASCII ids, and the server makes its ids and receipts of base32 and
+   * base64url), so it is not measured first. Throws if it is not ASCII after all: a broken
+   * promise fails the frame loudly instead of sending wrong bytes.
+   */
+  ascii(tag: number, s: string): void {
+    const len = s.length;
+    if (len === 0) return;
+    this.byte(tag);
+    this.varint(len);
+    const buf = this.buf;
+    let pos = this.pos;
+    let seen = 0;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      seen |= c;
+      buf[pos++] = c;
+    }
+    if (seen >= 0x80) throw new Error(`ProtoWriter.ascii: ${JSON.stringify(s)} is not ASCII`);
+    this.pos = pos;
+  }
+
   /** A bytes field (nothing when empty). */
   bytes(tag: number, b: Uint8Array): void {
     if (b.length === 0) return;

@@ -1,8 +1,9 @@
 /**
  * A Dequeue stream's frame, encoded delivery by delivery from the engine's view, is exactly
  * the generated encoder's DequeueResponse of those deliveries' wire form, for any deliveries
- * (negative priorities, non-ASCII strings and attributes, times of any size), over several
- * frames of one stream, whose scratch space grows and is given up.
+ * (negative priorities, non-ASCII queue names and attributes, times of any size), over several
+ * frames of one stream, whose scratch space grows and is given up. Ids and receipts are ASCII
+ * (the engine admits no other: validate.ts), and a frame refuses any other.
  */
 import fc from 'fast-check';
 import { DequeueResponse, type Message } from '../../generated/coramq/v1/queue';
@@ -26,8 +27,10 @@ const wire = (m: DeliveredMessage): Message => ({
 const generated = (ms: DeliveredMessage[]): Buffer => Buffer.from(DequeueResponse.encode({ messages: ms.map(wire) }).finish());
 
 const ms = fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.constantFrom(0, 999, 1000, 1001, 1_763_900_000_123));
+/** Ids and receipts as the engine holds them: printable ASCII (validate.ts's MESSAGE_ID), or none. */
+const ascii = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 128 });
 const delivery: fc.Arbitrary<DeliveredMessage> = fc.record({
-  id: text,
+  id: ascii,
   seq: fc.nat(),
   queueName: fc.oneof(fc.constant('q'), text),
   payload: fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)),
@@ -36,7 +39,7 @@ const delivery: fc.Arbitrary<DeliveredMessage> = fc.record({
   enqueuedAt: ms,
   deliveryCount: uint32,
   visibleAt: ms,
-  receipt: text,
+  receipt: ascii,
 });
 
 test("a frame is the generated encoder's bytes of its deliveries, frame after frame", () => {
@@ -95,4 +98,14 @@ test('a cleared frame sends nothing of what it held; an empty frame is zero byte
   expect(frame.bytes).toBe(0);
   frame.add(plain(2, 5));
   expect(frame.take().equals(generated([plain(2, 5)]))).toBe(true);
+});
+
+test('an id or receipt that is not ASCII fails the delivery loudly and leaves the frame as it was', () => {
+  const frame = new DeliveryFrame();
+  frame.add(plain(1, 10));
+  expect(() => frame.add({ ...plain(2, 10), id: 'é-not-ascii' })).toThrow(/not ASCII/);
+  expect(() => frame.add({ ...plain(3, 10), receipt: 'rëceipt' })).toThrow(/not ASCII/);
+  expect(frame.count).toBe(1);
+  frame.add(plain(4, 10));
+  expect(frame.take().equals(generated([plain(1, 10), plain(4, 10)]))).toBe(true);
 });
