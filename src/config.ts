@@ -246,7 +246,13 @@ function checkWalConfig(c: ServerConfig): void {
     );
   }
   if (w.segmentSize > 2 ** 31) throw new Error('--wal-segment-size must be at most 2GiB');
+  if (c.limits.maxAttributes > MAX_ATTRIBUTES) {
+    throw new Error(`--max-attributes must be at most ${MAX_ATTRIBUTES} (a log record counts a message's attributes in 16 bits, and dead-lettering adds up to 4)`);
+  }
 }
+
+/** Most attributes a message may be given: with the dead-letter ones (DLQ_ATTRIBUTE), 65,535, what a log record can count. */
+export const MAX_ATTRIBUTES = 65_535 - 4;
 
 /** `coramq serve --help`. */
 export function helpText(): string {

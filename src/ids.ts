@@ -129,18 +129,22 @@ function putBase32(into: number[], at: number, value: number, chars: number): vo
   }
 }
 
-const parsed = { seq: 0, slot: 0 };
+const parsed = { time: 0, seq: 0, slot: 0 };
 
 /**
- * The (seq, slot) a server id names, or null when `id` cannot be one. The object returned
- * is reused by the next call: read it at once. (Only the form is checked here; the caller
- * confirms the slot holds that sequence number.)
+ * The (time, seq, slot) a server id names, or null when `id` cannot be one. The object
+ * returned is reused by the next call: read it at once. (Only the form is checked here; the
+ * caller confirms the slot holds that message: its sequence number and creation time. The
+ * time matters: sequence numbers go on from the highest live one after a restart, so an id
+ * from before it can name the seq and slot of a message made after it.)
  */
-export function parseServerId(id: string): { readonly seq: number; readonly slot: number } | null {
+export function parseServerId(id: string): { readonly time: number; readonly seq: number; readonly slot: number } | null {
   if (id.length !== 26) return null;
+  const time = decodeBase32(id, 0, 10);
   const hi = decodeBase32(id, 10, 8);
   const lo = decodeBase32(id, 18, 8);
-  if (hi < 0 || lo < 0) return null;
+  if (time < 0 || hi < 0 || lo < 0) return null;
+  parsed.time = time;
   parsed.seq = hi * 256 + Math.floor(lo / TWO_32);
   parsed.slot = lo % TWO_32;
   return parsed;

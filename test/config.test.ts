@@ -54,6 +54,7 @@ test.each([
   [['--fsync-interval', '0ms'], /--fsync-interval must be at least 1ms/],
   [['--wal-segment-size', '64KiB'], /--wal-segment-size must be at least \d+ bytes with these limits/],
   [['--wal-compact-ratio', '0'], /--wal-compact-ratio must be at least 1/],
+  [['--max-attributes', '65532', '--max-attribute-value-bytes', '1'], /--max-attributes must be at most 65531/],
   [['--wal-repair=maybe'], /--wal-repair must be true or false/],
 ])('bad configuration %j is refused with a clear message', (argv, message) => {
   expect(() => loadConfig(argv as string[], {})).toThrow(message);

@@ -136,16 +136,16 @@ export class Queue {
   }
 
   /**
-   * The slot of live message `id` in this queue, or -1. A server id names its slot and
-   * sequence number; any other id is a client's, in `clientIds`. (A client id that equals a
-   * live server id is that message's id, so trying the server form first is exact.)
+   * The slot of live message `id` in this queue, or -1. A server id names its slot, sequence
+   * number and creation time; any other id is a client's, in `clientIds`. (A client id that
+   * equals a live server id is that message's id, so trying the server form first is exact.)
    */
   find(id: string): number {
     const named = parseServerId(id);
     if (named !== null) {
       const t = this.ctx.table;
       const s = named.slot;
-      if (s < t.capacity && t.state[s] !== SlotState.Free && t.queueId[s] === this.id && t.seq[s] === named.seq && t.extras.get(s)?.clientId === undefined) {
+      if (s < t.capacity && t.state[s] !== SlotState.Free && t.queueId[s] === this.id && t.seq[s] === named.seq && t.enqueuedAt[s] === named.time && t.extras.get(s)?.clientId === undefined) {
         return s;
       }
     }

@@ -177,7 +177,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         const waitMs = waitParam(request.query.wait);
         deps.polls.add(poll);
         reply.raw.once('close', clientGone);
-        poll.start(queue, waitMs);
+        // A client gone before this handler ran had its 'close' already: nothing to wait for.
+        if (reply.raw.destroyed) poll.abandon();
+        else poll.start(queue, waitMs);
         outcome = await poll.outcome;
       } finally {
         poll.end();

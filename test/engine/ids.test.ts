@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { newReceipt, parseServerId, ServerIds } from '../../src/ids';
 
-test('a server id names its seq and slot, is a ULID, and sorts by (time, seq)', () => {
+test('a server id names its time, seq and slot, is a ULID, and sorts by (time, seq)', () => {
   fc.assert(
     fc.property(
       fc.array(fc.record({ ms: fc.integer({ min: 0, max: 2 ** 48 - 1 }), seq: fc.integer({ min: 0, max: 2 ** 48 - 1 }), slot: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }), { minLength: 1, maxLength: 30 }),
@@ -10,7 +10,7 @@ test('a server id names its seq and slot, is a ULID, and sorts by (time, seq)', 
         for (const r of rows) {
           const id = ids.make(r.ms, r.seq, r.slot);
           expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-          expect({ ...parseServerId(id) }).toEqual({ seq: r.seq, slot: r.slot });
+          expect({ ...parseServerId(id) }).toEqual({ time: r.ms, seq: r.seq, slot: r.slot });
         }
         const sorted = [...rows].sort((a, b) => a.ms - b.ms || a.seq - b.seq || a.slot - b.slot);
         const made = sorted.map((r) => ids.make(r.ms, r.seq, r.slot));
