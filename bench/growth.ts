@@ -10,6 +10,10 @@
  * Each batch's payloads are 256-byte views into one buffer per batch, as messages decoded
  * from one request are; priorities 0-9. Memory: `rss` and `heapUsed + external` grown from
  * before the broker existed to after the fill, both after a full GC, divided by N.
+ *
+ * Then a queue's stats (GetQueue, ListQueues, GET /queues) when its front is N delayed
+ * messages with one ready message behind them: the first call and the median of the next
+ * 1,000 (the oldest ready message is found from where the last call left off).
  */
 import { randomBytes } from 'node:crypto';
 import { constants as perf, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
@@ -121,6 +125,28 @@ async function main(): Promise<void> {
   console.log(`  longest GC pause ${ms(longestGc.ms)} ms (${longestGc.kind}, in the batch from message ${fmt(messageAt(longestGc.at ?? 0))}); ${gcPauses.length} pauses, ${fmt(gcPauses.reduce((a, p) => a + p.ms, 0))} ms in all; ${majors.length} major, longest ${ms(largest(majors, 1, (p) => p.ms)[0]?.ms ?? 0)} ms`);
   console.log(`  memory per queued message: ${fmt((after.rss - before.rss) / N)} B RSS, ${fmt((after.heapUsed + after.external - before.heapUsed - before.external) / N)} B JS heap + buffers`);
   console.log(`  the ${worst.length} longest single enqueues (ms @ message): ${worst.map((s) => `${ms(s.oneMs)} @ ${fmt(s.oneAt)}`).join(', ')}`);
+  broker.deleteQueue('bulk');
+  statsBehindDelayed(broker, source);
+}
+
+/** Stats of a queue whose front is N delayed messages, one ready message behind them. */
+function statsBehindDelayed(broker: Broker, source: Buffer): void {
+  broker.createQueue('front');
+  const payload = source.subarray(0, PAYLOAD_BYTES);
+  for (let i = 0; i <= N; i++) broker.enqueue('front', { id: null, payload, priority: 0, delayMs: i < N ? 3_600_000 : 0, attributes: NO_ATTRIBUTES });
+  const q = broker.queue('front');
+  const now = broker.now();
+  let t = performance.now();
+  q.stats(now);
+  const first = performance.now() - t;
+  const times: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    t = performance.now();
+    q.stats(now);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`  stats of a queue with ${fmt(N)} delayed messages ahead of its one ready message: first call ${ms(first)} ms, then median ${(times[500] * 1000).toFixed(1)} µs, max ${ms(times[999])} ms`);
 }
 
 void main();

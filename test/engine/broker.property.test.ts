@@ -1,9 +1,11 @@
 /**
  * Model-based test: random sequences of enqueue / consume / ack / nack / extend / time
  * steps. Whatever happens, no message is held by two deliveries at once, none is delivered
- * before it is ready, none is lost or invented, and the counts add up.
+ * before it is ready, none is lost or invented, the counts add up, and the oldest ready
+ * message's age is the first ready message's in the queue's order (found from a cursor).
  */
 import fc from 'fast-check';
+import type { Queue } from '../../src/engine/queue';
 import { CoraError } from '../../src/errors';
 import { engine, RecordingSink } from '../support/engine';
 
@@ -15,7 +17,15 @@ const opArb = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('extend' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('close' as const), pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('time' as const), ms: fc.integer({ min: 1, max: 600 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('stats' as const) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('purge' as const) }) },
 );
+
+/** The oldest ready message's age as a walk over every live message finds it. */
+const oldestReadyByWalk = (q: Queue, now: number): number => {
+  const first = q.messages().find((m) => m.state === 'ready');
+  return first === undefined ? 0 : Math.max(0, now - first.enqueuedAt);
+};
 
 test('delivery invariants hold under any sequence of operations', () => {
   fc.assert(
@@ -30,6 +40,7 @@ test('delivery invariants hold under any sequence of operations', () => {
       const current = new Map<string, { receipt: string; visibleAt: number }>(); // deliveries not settled by us
       const enqueues = new Map<string, number>();
       const acks = new Map<string, number>();
+      const purged = new Map<string, number>();
       const bump = (m: Map<string, number>, id: string): void => {
         m.set(id, (m.get(id) ?? 0) + 1);
       };
@@ -107,6 +118,15 @@ test('delivery invariants hold under any sequence of operations', () => {
           case 'time':
             advance(op.ms);
             break;
+          case 'stats': // only here: the cursor behind it goes stale over the steps between
+            for (const queue of withDlq ? [q, broker.queue('dlq')] : [q]) {
+              expect(queue.oldestReadyAge(clock.now())).toBe(oldestReadyByWalk(queue, clock.now()));
+            }
+            break;
+          case 'purge':
+            for (const m of q.messages()) if (m.state !== 'in-flight') bump(purged, m.id);
+            broker.purgeQueue('q');
+            break;
         }
         observe();
         // Counts add up, and each live consumer respects its in-flight cap.
@@ -115,13 +135,14 @@ test('delivery invariants hold under any sequence of operations', () => {
         for (const m of q.messages()) {
           if (m.state === 'in-flight') expect(current.get(m.id)?.receipt).toBe(m.receipt);
         }
+
       }
       // Nothing lost, nothing invented: every enqueue of an id ended in an ack or a dead
       // letter, or is still live.
       const dead = new Map<string, number>();
       deadLetters.forEach((e) => bump(dead, e.id));
       for (const [id, n] of enqueues) {
-        expect(n).toBe((acks.get(id) ?? 0) + (dead.get(id) ?? 0) + (q.find(id) >= 0 ? 1 : 0));
+        expect(n).toBe((acks.get(id) ?? 0) + (dead.get(id) ?? 0) + (purged.get(id) ?? 0) + (q.find(id) >= 0 ? 1 : 0));
       }
       for (const { id } of q.messages()) expect(enqueues.has(id)).toBe(true);
       expect(q.totals.enqueued).toBe([...enqueues.values()].reduce((a, b) => a + b, 0));

@@ -347,6 +347,41 @@ describe('queues and limits', () => {
     expect([q.readyCount, q.delayedCount, q.inFlightCount]).toEqual([1, 1, 1]);
   });
 
+  test('oldest ready age: a message ready again ahead of the last answer is the oldest', () => {
+    const { broker, put, consume, advance, clock } = engine();
+    broker.createQueue('q');
+    const q = broker.queue('q');
+    put('q', { id: 'a' });
+    advance(100);
+    put('q', { id: 'b' });
+    advance(100);
+    const { sink, consumer } = consume('q', { maxInFlight: 1 });
+    expect(sink.got.map((m) => m.id)).toEqual(['a']);
+    expect(q.oldestReadyAge(clock.now())).toBe(100); // b
+    broker.unsubscribe(consumer);
+    broker.nack('q', 'a', sink.got[0].receipt, 0);
+    expect(q.oldestReadyAge(clock.now())).toBe(200); // a again, ahead of b
+  });
+
+  test('oldest ready age: a message that left is not looked at, whatever its slot holds next', () => {
+    const { broker, put, consume, advance, clock } = engine();
+    broker.createQueue('q');
+    broker.createQueue('other');
+    const q = broker.queue('q');
+    put('q', { id: 'a' });
+    advance(100);
+    put('q', { id: 'b' });
+    expect(q.oldestReadyAge(clock.now())).toBe(100); // a
+    const { sink } = consume('q', { maxInFlight: 1 });
+    broker.ack('q', 'a', sink.got[0].receipt); // b goes out to the stream
+    advance(50);
+    put('other', { id: 'x' }); // takes a's slot (the last freed)
+    advance(20);
+    put('q', { id: 'c' });
+    advance(10);
+    expect(q.oldestReadyAge(clock.now())).toBe(10); // c, not x of the other queue (30)
+  });
+
   test('listQueues pages in name order', () => {
     const { broker } = engine();
     ['c', 'a', 'b', 'd'].forEach((n) => broker.createQueue(n));
