@@ -1,13 +1,16 @@
 /**
  * One Dequeue call: the engine's DeliverySink on top of a grpc-js server stream.
  *
- * Deliveries made in one turn of the event loop go out together as one DequeueResponse,
- * encoded as they are made (delivery-frame.ts) and flushed on setImmediate, or at once when
- * a frame is full. When grpc-js says its buffer
- * is full (write() returns false) the consumer is paused, so the engine leases nothing more
- * to this stream until 'drain'. The stream ends with OK after max_messages or wait_time,
- * with UNAVAILABLE at shutdown, with NOT_FOUND when the queue is deleted; when the client
- * cancels, its deliveries stay leased until acked or expired (at-least-once).
+ * Deliveries made by one piece of work (an ack batch that freed room, an enqueue batch, a
+ * timer tick) go out together as one DequeueResponse, encoded as they are made
+ * (delivery-frame.ts) and flushed on a microtask once that work is done, or at once when a
+ * frame is full. A microtask, not setImmediate: the frame then leaves with the replies of
+ * the same work, a turn of the event loop earlier, and the consumer starts on it while the
+ * server handles the next ack batch (bench/README.md, sixth session). When grpc-js says its
+ * buffer is full (write() returns false) the consumer is paused, so the engine leases
+ * nothing more to this stream until 'drain'. The stream ends with OK after max_messages or
+ * wait_time, with UNAVAILABLE at shutdown, with NOT_FOUND when the queue is deleted; when
+ * the client cancels, its deliveries stay leased until acked or expired (at-least-once).
  */
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { DequeueRequest, DequeueResponse } from '../../generated/coramq/v1/queue';
@@ -65,7 +68,7 @@ export class DequeueStream implements DeliverySink {
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flush);
+      queueMicrotask(this.flush);
     }
   }
 
