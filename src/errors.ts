@@ -8,6 +8,7 @@ import { status } from '@grpc/grpc-js';
 
 export const ERROR_CATALOGUE = {
   INVALID_ARGUMENT: { grpc: status.INVALID_ARGUMENT, http: 400 },
+  UNDECODABLE_REQUEST: { grpc: status.INVALID_ARGUMENT, http: 400 },
   INVALID_QUEUE_NAME: { grpc: status.INVALID_ARGUMENT, http: 400 },
   PAYLOAD_TOO_LARGE: { grpc: status.INVALID_ARGUMENT, http: 400 },
   BATCH_TOO_LARGE: { grpc: status.INVALID_ARGUMENT, http: 400 },

@@ -31,8 +31,9 @@ export class LeaseKeeper {
     if (this.timer === null) this.timer = this.clock.setTimer(this.leaseMs / 3, this.tick);
   }
 
-  release(m: ReceivedMessage): void {
-    this.held.delete(m);
+  /** Stops extending `m`; false when it was not held (released already). */
+  release(m: ReceivedMessage): boolean {
+    return this.held.delete(m);
   }
 
   /** An extension failed for a reason that may pass: its lease end goes back to `endsAt`, so the next round tries again. */

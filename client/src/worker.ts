@@ -125,6 +125,11 @@ export class Worker {
     return this.running;
   }
 
+  /** @internal Messages held with a lease found lost, not yet finished (tests). */
+  get lostLeases(): number {
+    return this.lost.size;
+  }
+
   /** @internal */
   start(): void {
     const signal = this.options.signal;
@@ -239,8 +244,9 @@ export class Worker {
   private extend(m: ReceivedMessage, remainingMs: number, endsAt: number): void {
     m.extendVisibility(this.keeper.leaseMs, { deadline: Math.max(1, remainingMs) }).catch((err: unknown) => {
       if (err instanceof MessageNotFoundError || err instanceof InvalidReceiptError) {
-        this.keeper.release(m);
-        this.lost.add(m);
+        // Marked lost only while still held: once its handler has finished (or it was given
+        // back) nothing would take it out of `lost` again.
+        if (this.keeper.release(m)) this.lost.add(m);
       } else this.keeper.restore(m, endsAt);
       this.report(err, { kind: 'extend', queue: this.queue, message: m });
     });

@@ -11,6 +11,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../../src/errors';
 
 const EXPECTED: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: 'InvalidArgumentError',
+  UNDECODABLE_REQUEST: 'InvalidArgumentError',
   INVALID_QUEUE_NAME: 'InvalidArgumentError',
   PAYLOAD_TOO_LARGE: 'InvalidArgumentError',
   BATCH_TOO_LARGE: 'InvalidArgumentError',

@@ -163,6 +163,29 @@ test('a lease lost anyway (time jumped past it) is reported once; that delivery 
   await worker.close();
 });
 
+test('a lease found lost after its handler finished leaves nothing behind in the worker', async () => {
+  const release = defer();
+  let started = 0;
+  const worker = client.consume(
+    'q',
+    async () => {
+      started++;
+      changed.notify();
+      await release.promise;
+    },
+    { visibilityTimeout: 30_000, onError },
+  );
+  await client.enqueue('q', 'job');
+  await changed.until(() => started === 1, 'the delivery');
+  t.clock.advance(30_000); // the extension is sent, and the lease ends before the server sees it
+  release.resolve(); // the handler finishes before the extension's answer arrives
+  await changed.until(() => errors.some((e) => e.event.kind === 'extend'), 'the failed extension');
+  expect(errors.find((e) => e.event.kind === 'extend')).toMatchObject({ error: { name: 'InvalidReceiptError' } });
+  expect(worker.active).toBe(0);
+  expect(worker.lostLeases).toBe(0);
+  await worker.close();
+});
+
 test('(control) a message held without extension is delivered again once its lease ends', async () => {
   await client.enqueue('q', 'held');
   const [held] = await client.receive('q', { visibilityTimeout: 30_000 });

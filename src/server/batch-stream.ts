@@ -2,7 +2,8 @@
  * A bidirectional stream of batches (EnqueueStream, AckStream): each request is handled as
  * it arrives (validate, call the broker) and answered in the order the requests came, each
  * once its changes are durable. A batch that fails as a whole is answered with its error and
- * the stream goes on.
+ * the stream goes on; so is a request that cannot be decoded (UNDECODABLE_REQUEST: the
+ * gRPC framing still delimits the next one, so nothing after it is lost).
  *
  * Invariants: responses leave in request order (a later batch whose commit is already done
  * waits behind an earlier one); when grpc-js's write buffer is full the stream stops reading
@@ -17,6 +18,7 @@ import type { Logger } from '../logger';
 import type { Storage } from '../storage/journal';
 import type { Authenticator } from './auth';
 import { toEntryError, toStatus } from './grpc-status';
+import { UndecodableRequest } from './undecodable-request';
 
 /** A stream the server ends at shutdown. */
 export interface OpenStream {
@@ -87,6 +89,7 @@ export function batchStream<Req, Res>(
       if (closing !== null || ended) return;
       let response: Res;
       try {
+        if (request instanceof UndecodableRequest) throw request.error;
         response = handle(request);
       } catch (err) {
         response = failed(toEntryError(err, log));

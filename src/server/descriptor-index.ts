@@ -9,6 +9,8 @@
  * Invariants, checked when the index is built: file names are unique, every import is in
  * the set, and the set resolves (every type a field or method names exists).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createFileRegistry, fromBinary, toBinary, type FileRegistry } from '@bufbuild/protobuf';
 import {
   FileDescriptorProtoSchema,
@@ -126,4 +128,22 @@ export class DescriptorIndex {
     if (byNumber === undefined) this.extensions.set(extendee, (byNumber = new Map()));
     byNumber.set(x.number, file);
   }
+}
+
+export const DESCRIPTOR_SET = join('generated', 'descriptor-set.binpb');
+
+/** generated/descriptor-set.binpb, found by walking up from this file (src/ or dist/src/). */
+export function descriptorSetPath(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, DESCRIPTOR_SET))) return join(dir, DESCRIPTOR_SET);
+    if (dirname(dir) === dir) throw new Error(`cannot find ${DESCRIPTOR_SET} above ${__dirname}: run 'make generate'`);
+  }
+}
+
+let loaded: DescriptorIndex | null = null;
+
+/** The descriptor index of generated/descriptor-set.binpb, read once per process. */
+export function descriptorIndex(): DescriptorIndex {
+  loaded ??= DescriptorIndex.fromBinary(readFileSync(descriptorSetPath()));
+  return loaded;
 }

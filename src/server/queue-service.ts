@@ -14,6 +14,7 @@ import { durationMs, toTimestamp, toWireQueue } from './convert';
 import { DequeueStream, type DequeueCall } from './dequeue-stream';
 import { toEntryError, toStatus } from './grpc-status';
 import { unary, type RpcContext } from './rpc';
+import { UndecodableRequest } from './undecodable-request';
 
 const LIST_PAGE_DEFAULT = 1000;
 const LIST_PAGE_MAX = 1000;
@@ -146,6 +147,7 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
       try {
         deps.authenticate(call.metadata);
         const req = call.request;
+        if (req instanceof UndecodableRequest) throw req.error;
         const queue = v.queueName(req.queue);
         const visibility = durationMs(req.visibilityTimeout, 'visibility_timeout');
         const wait = durationMs(req.waitTime, 'wait_time');

@@ -5,33 +5,18 @@
  * (with its imports and comments) and the health and reflection protos: the services it
  * lists are exactly the ones this server registers. Each answer carries the file asked for
  * and those of its imports not yet sent on the stream (as grpc-go does). An unknown file,
- * symbol or extension is an error_response with NOT_FOUND, and the stream goes on.
+ * symbol or extension is an error_response with NOT_FOUND, and the stream goes on; so is a
+ * request that cannot be decoded, with INVALID_ARGUMENT (undecodable-request.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { create, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
 import { status, type Server, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
-import { DescriptorIndex, type DescriptorFile } from './descriptor-index';
+import { UndecodableRequest, tolerant } from './undecodable-request';
+import { DESCRIPTOR_SET, descriptorIndex, type DescriptorFile, type DescriptorIndex } from './descriptor-index';
+
+export { descriptorIndex, descriptorSetPath } from './descriptor-index';
 
 export const SERVICE_NAME = 'coramq.v1.QueueService';
-const DESCRIPTOR_SET = join('generated', 'descriptor-set.binpb');
 const REFLECTION_VERSIONS = ['v1', 'v1alpha'] as const;
-
-/** generated/descriptor-set.binpb, found by walking up from this file (src/ or dist/src/). */
-export function descriptorSetPath(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, DESCRIPTOR_SET))) return join(dir, DESCRIPTOR_SET);
-    if (dirname(dir) === dir) throw new Error(`cannot find ${DESCRIPTOR_SET} above ${__dirname}: run 'make generate'`);
-  }
-}
-
-let loaded: DescriptorIndex | null = null;
-
-/** The descriptor index of generated/descriptor-set.binpb, read once per process. */
-export function descriptorIndex(): DescriptorIndex {
-  loaded ??= DescriptorIndex.fromBinary(readFileSync(descriptorSetPath()));
-  return loaded;
-}
 
 /** A ServerReflectionRequest as protobuf-es decodes it (v1 and v1alpha have the same shape). */
 interface ReflectionRequest {
@@ -85,20 +70,26 @@ function reflectionService(index: DescriptorIndex, version: (typeof REFLECTION_V
     return desc;
   };
   const [req, res] = [message('ServerReflectionRequest'), message('ServerReflectionResponse')];
+  const path = `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`;
   const definition: ServiceDefinition = {
     ServerReflectionInfo: {
-      path: `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`,
+      path,
       requestStream: true,
       responseStream: true,
       requestSerialize: (m: Message) => Buffer.from(toBinary(req, m)),
-      requestDeserialize: (b: Buffer) => fromBinary(req, b),
+      requestDeserialize: tolerant(path, (b: Buffer) => fromBinary(req, b)),
       responseSerialize: (m: Message) => Buffer.from(toBinary(res, m)),
       responseDeserialize: (b: Buffer) => fromBinary(res, b),
     },
   };
   const ServerReflectionInfo = (call: ServerDuplexStream<ReflectionRequest, unknown>): void => {
     const sent = new Set<string>();
-    call.on('data', (request: ReflectionRequest) => {
+    call.on('data', (request: ReflectionRequest | UndecodableRequest) => {
+      if (request instanceof UndecodableRequest) {
+        const { message } = request.error;
+        call.write(create(res, { messageResponse: { case: 'errorResponse', value: { errorCode: status.INVALID_ARGUMENT, errorMessage: message } } } as never));
+        return;
+      }
       const response = { validHost: request.host, originalRequest: request, messageResponse: answer(index, request, sent) };
       call.write(create(res, response as never));
     });

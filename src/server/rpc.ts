@@ -1,13 +1,15 @@
 /**
  * How every unary QueueService call runs: authenticate, run the handler (validate, call
  * the engine, shape the reply), wait until storage has made the call's changes durable,
- * then reply. Errors become gRPC status in one place (grpc-status.ts).
+ * then reply. Errors become gRPC status in one place (grpc-status.ts); a request the server
+ * could not decode fails with its UNDECODABLE_REQUEST (undecodable-request.ts).
  */
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../logger';
 import type { Storage } from '../storage/journal';
 import type { Authenticator } from './auth';
 import { toStatus } from './grpc-status';
+import { UndecodableRequest } from './undecodable-request';
 
 export interface RpcContext {
   readonly log: Logger;
@@ -27,7 +29,9 @@ export function unary<Req, Res>(
     let response: Res;
     try {
       ctx.authenticate(call.metadata);
-      response = handler(call.request, call);
+      const request = call.request;
+      if (request instanceof UndecodableRequest) throw request.error;
+      response = handler(request, call);
     } catch (err) {
       fail(call, callback, err);
       return;

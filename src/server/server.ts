@@ -24,6 +24,7 @@ import { queueService } from './queue-service';
 import { addHealth } from './health';
 import { addReflection } from './reflection';
 import { TickDriver } from './tick-driver';
+import { withTolerantDecoders } from './undecodable-request';
 
 export interface ServerDeps {
   clock?: Clock;
@@ -89,7 +90,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ackStream: { ...QueueServiceService.ackStream, requestDeserialize: decodeAckStreamRequest, responseSerialize: encodeAckResults },
   };
   server.addService(
-    definition,
+    // A request that cannot be decoded is the caller's INVALID_ARGUMENT, not grpc-js's INTERNAL (undecodable-request.ts).
+    withTolerantDecoders(definition),
     queueService({ broker, limits: config.limits, log, storage, streams, authenticate: bearerAuth(config.authToken) }),
   );
   addReflection(server);

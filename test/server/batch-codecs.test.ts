@@ -195,19 +195,23 @@ describe('in the server', () => {
   // An entry whose id runs past the end: every decoder of the four refuses it.
   const bad = Buffer.from([18, 5, 10, 9, 65]);
 
-  test.each(['EnqueueBatch', 'AckBatch'])('%s: undecodable bytes get INTERNAL, and the server goes on', async (rpc) => {
+  test.each(['EnqueueBatch', 'AckBatch'])('%s: undecodable bytes get INVALID_ARGUMENT (UNDECODABLE_REQUEST), and the server goes on', async (rpc) => {
     const err = await new Promise<ServiceError | null>((resolve) => raw().makeUnaryRequest(`/coramq.v1.QueueService/${rpc}`, identity, identity, bad, new Metadata(), resolve));
-    expect(err?.code).toBe(status.INTERNAL);
-    expect(err?.details).toMatch(/deserializing request/);
+    expect(err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(err?.metadata.get('coramq-error-code')).toEqual(['UNDECODABLE_REQUEST']);
+    expect(err?.details).toMatch(/^the request could not be decoded as coramq\.v1\.\w+: the bytes end in the middle of a field .*\(in (entries|messages)\[0\]\.id\)$/);
     const ok = await t.call('enqueueBatch', { queue: 'q', messages: [{ id: `after-${rpc}`, payload: Buffer.from('x'), priority: -3, delay: undefined, attributes: { k: 'v' }, queue: '' }] });
     expect(ok.results).toEqual([{ id: `after-${rpc}`, duplicate: false, error: undefined }]);
   });
 
-  test.each(['EnqueueStream', 'AckStream'])('%s: undecodable bytes end the stream with INTERNAL', async (rpc) => {
+  test.each(['EnqueueStream', 'AckStream'])('%s: undecodable bytes are answered with UNDECODABLE_REQUEST, and the stream goes on', async (rpc) => {
     const s = new Duplex<Buffer, Buffer>(raw().makeBidiStreamRequest(`/coramq.v1.QueueService/${rpc}`, identity, identity, new Metadata()));
     s.send(bad);
-    const end = await s.ended();
-    expect(end.code).toBe(status.INTERNAL);
-    expect(end.details).toMatch(/deserializing request/);
+    s.send(Buffer.alloc(0)); // an empty batch: decoded, and refused for that
+    const [refused, empty] = (await s.take(2)).map((b) => EnqueueStreamResponse.decode(b));
+    expect(refused.error).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'UNDECODABLE_REQUEST' });
+    expect(empty.error).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', message: expect.stringMatching(/has no entries/) });
+    s.call.end();
+    expect((await s.ended()).code).toBe(status.OK);
   });
 });
