@@ -6,7 +6,7 @@
  * batch calls go through them.
  */
 import fc from 'fast-check';
-import { Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type Client } from '@grpc/grpc-js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import {
   AckBatchRequest,
@@ -31,6 +31,7 @@ import { ackEntry, ackResult, enqueueEntry, enqueueResult, maybeEntryError, text
 import { decoderParityTests, expectSameOutcome, SECONDS_NANOS, STRING_MAP_ENTRY, type MessageSchema } from '../support/proto-fuzz';
 import { DequeueDecoder, type Delivery } from '../../client/src/dequeue-decoder';
 import { Duplex } from '../support/duplex';
+import { identity, rawClient, unaryRaw } from '../support/raw-calls';
 import { startTestServer, type TestServer } from '../support/server';
 import { createQueue } from '../support/wire';
 
@@ -159,8 +160,7 @@ describe('in the server', () => {
     await t.close();
   });
 
-  const raw = (): Client => t.client as unknown as Client;
-  const identity = (b: Buffer): Buffer => b;
+  const raw = (): Client => rawClient(t);
 
   /** The one message on `queue`, read with the client package's decoder (which keeps a `__proto__` attribute). */
   const dequeueOne = (queue: string): Promise<Delivery[]> =>
@@ -196,7 +196,7 @@ describe('in the server', () => {
   const bad = Buffer.from([18, 5, 10, 9, 65]);
 
   test.each(['EnqueueBatch', 'AckBatch'])('%s: undecodable bytes get INVALID_ARGUMENT (UNDECODABLE_REQUEST), and the server goes on', async (rpc) => {
-    const err = await new Promise<ServiceError | null>((resolve) => raw().makeUnaryRequest(`/coramq.v1.QueueService/${rpc}`, identity, identity, bad, new Metadata(), resolve));
+    const err = await unaryRaw(t, rpc, bad);
     expect(err?.code).toBe(status.INVALID_ARGUMENT);
     expect(err?.metadata.get('coramq-error-code')).toEqual(['UNDECODABLE_REQUEST']);
     expect(err?.details).toMatch(/^the request could not be decoded as coramq\.v1\.\w+: the bytes end in the middle of a field .*\(in (entries|messages)\[0\]\.id\)$/);

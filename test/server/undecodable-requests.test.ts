@@ -11,11 +11,11 @@ import { CreateQueueRequest, DequeueRequest, EnqueueStreamRequest, EnqueueStream
 import { undecodable, UndecodableRequest, withTolerantDecoders } from '../../src/server/undecodable-request';
 import { Duplex } from '../support/duplex';
 import { damaged, SECONDS_NANOS, STRING_MAP_ENTRY, wireMessage, type MessageSchema } from '../support/proto-fuzz';
+import { identity, QUEUE_SERVICE, rawClient, unaryRaw as unaryRawOn } from '../support/raw-calls';
 import { startTestServer, type TestServer } from '../support/server';
 import { createQueue } from '../support/wire';
 
-const SERVICE = '/coramq.v1.QueueService';
-const identity = (b: Buffer): Buffer => b;
+const SERVICE = QUEUE_SERVICE;
 const MAX_UINT64 = 2n ** 64n - 1n;
 
 /** A CreateQueueRequest whose config.max_depth (uint64, field 4) is `maxDepth`. */
@@ -38,9 +38,8 @@ afterAll(async () => {
   await t.close();
 });
 
-const raw = (): Client => t.client as unknown as Client;
-const unaryRaw = (rpc: string, bytes: Buffer): Promise<ServiceError | null> =>
-  new Promise((resolve) => raw().makeUnaryRequest(`${SERVICE}/${rpc}`, identity, identity, bytes, new Metadata(), (err) => resolve(err)));
+const raw = (): Client => rawClient(t);
+const unaryRaw = (rpc: string, bytes: Buffer): Promise<ServiceError | null> => unaryRawOn(t, rpc, bytes);
 
 const expectUndecodable = (s: StatusObject | ServiceError | null, details: RegExp): void => {
   expect(s?.code).toBe(status.INVALID_ARGUMENT);
@@ -87,10 +86,7 @@ describe('unary calls', () => {
   test('an unauthenticated caller is told UNAUTHENTICATED, not what is wrong with its bytes', async () => {
     const secured = await startTestServer({ config: (c) => (c.authToken = 'secret') });
     try {
-      const client = secured.client as unknown as Client;
-      const err = await new Promise<ServiceError | null>((resolve) =>
-        client.makeUnaryRequest(`${SERVICE}/GetQueue`, identity, identity, Buffer.from([0x0f]), new Metadata(), (e) => resolve(e)),
-      );
+      const err = await unaryRawOn(secured, 'GetQueue', Buffer.from([0x0f]));
       expect(err?.code).toBe(status.UNAUTHENTICATED);
     } finally {
       await secured.close();

@@ -2,8 +2,9 @@
  * Bad input on every RPC gets the right status and a message a person understands, and the
  * server keeps serving afterwards.
  */
-import { status, type Client, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { unaryRaw } from '../support/raw-calls';
 import { startTestServer, rejection, errorCode, type TestServer } from '../support/server';
 import { createQueue, dequeue, enqueue, ms } from '../support/wire';
 
@@ -114,24 +115,12 @@ test('too many queues is RESOURCE_EXHAUSTED', async () => {
 });
 
 test('a request that is not valid protobuf is refused, and the server keeps serving', async () => {
-  const raw = t.client as unknown as Client;
   const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]); // a length far past the end
-  const err = await new Promise<ServiceError>((resolve) =>
-    raw.makeUnaryRequest(
-      '/coramq.v1.QueueService/Enqueue',
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      garbage,
-      {} as Metadata,
-      (e: ServiceError | null) => resolve(e as ServiceError),
-    ),
-  );
+  const err = (await unaryRaw(t, 'Enqueue', garbage)) as ServiceError;
   expect(err.code).toBe(status.INVALID_ARGUMENT); // UNDECODABLE_REQUEST (undecodable-request.ts), not grpc-js's INTERNAL
   expect(err.details).toMatch(/^the request could not be decoded as coramq\.v1\.EnqueueRequest: the bytes end in the middle of a field .*\(in queue\)$/);
   const huge = new BinaryWriter().uint32(10).string('q').uint32(42).fork().uint32(8).int64('9223372036854775807').join().finish();
-  const err2 = await new Promise<ServiceError>((resolve) =>
-    raw.makeUnaryRequest('/coramq.v1.QueueService/Enqueue', (b: Buffer) => b, (b: Buffer) => b, Buffer.from(huge), {} as Metadata, (e: ServiceError | null) => resolve(e as ServiceError)),
-  );
+  const err2 = (await unaryRaw(t, 'Enqueue', huge)) as ServiceError;
   expect(err2.code).toBe(status.INVALID_ARGUMENT);
   expect(err2.details).toMatch(/delay\.seconds is 9223372036854775807, more than 2\^53-1/);
   expect((await enqueue(t, 'q', { id: 'still-serving' })).id).toBe('still-serving');
