@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Broker } from '../../src/engine/broker';
-import { nodeFiles, type FileLayer } from '../../src/storage/wal/file-layer';
+import { nodeFiles, type FileLayer, type OpenFlags } from '../../src/storage/wal/file-layer';
 import { WalStorage, type WalOptions } from '../../src/storage/wal/wal-storage';
 import { RecordingSink, type Delivery } from './engine';
 import { ManualClock } from './manual-clock';
@@ -82,6 +82,10 @@ export async function openWal(dir: string, overrides: Partial<WalOptions> = {}, 
  * `failWrites` makes every record write fail with EIO.
  */
 export class FaultyFiles implements FileLayer {
+  /** Set false (before opening the log) to take the write-then-fdatasync path. */
+  writeThrough = nodeFiles.writeThrough;
+  /** How each open file was opened. */
+  readonly flagsOf = new Map<number, OpenFlags>();
   writes = 0;
   syncs = 0;
   allocated = 0;
@@ -91,12 +95,17 @@ export class FaultyFiles implements FileLayer {
   private readonly pathOf = new Map<number, string>();
   private readonly bytesOf = new Map<string, number>();
 
-  open = async (path: string, flags: 'r' | 'r+' | 'wx'): Promise<number> => {
+  open = async (path: string, flags: OpenFlags): Promise<number> => {
+    if (flags === 'r+sync' && !this.writeThrough) throw new Error('r+sync opened on a layer without write-through');
     const fd = await nodeFiles.open(path, flags);
     this.pathOf.set(fd, path);
+    this.flagsOf.set(fd, flags);
     return fd;
   };
-  close = (fd: number) => nodeFiles.close(fd);
+  close = (fd: number) => {
+    this.flagsOf.delete(fd);
+    return nodeFiles.close(fd);
+  };
   size = (fd: number) => nodeFiles.size(fd);
   read = (fd: number, buf: Buffer, offset: number, length: number, position: number) => nodeFiles.read(fd, buf, offset, length, position);
   write = async (fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<void> => {

@@ -7,12 +7,23 @@
  * Contract: `write` writes the whole range or rejects; `allocate` reserves disk space for a
  * new file by writing zeros over [0, size), so later writes inside that range cannot fail
  * for lack of space (Node has no fallocate); it rejects with ENOSPC when the disk is full.
+ * A file opened 'r+sync' (only where `writeThrough`) is written through: each write resolves
+ * once its data is on disk (O_DSYNC), as a write followed by fdatasync would, in one trip to
+ * the threadpool instead of two. The second trip is what costs under load: the write's
+ * completion waits for a turn of a busy event loop before the fdatasync can even start.
  */
 import * as fs from 'node:fs';
 
+export type OpenFlags = 'r' | 'r+' | 'r+sync' | 'wx';
+
 export interface FileLayer {
-  /** 'r' to read, 'r+' to read and write an existing file, 'wx' to create a new one. */
-  open(path: string, flags: 'r' | 'r+' | 'wx'): Promise<number>;
+  /** Whether 'r+sync' is available (the platform has O_DSYNC). */
+  readonly writeThrough: boolean;
+  /**
+   * 'r' to read, 'r+' to read and write an existing file, 'r+sync' the same with every
+   * write on disk when it resolves, 'wx' to create a new one.
+   */
+  open(path: string, flags: OpenFlags): Promise<number>;
   close(fd: number): Promise<void>;
   size(fd: number): Promise<number>;
   /** Reads up to `length` bytes at `position`; resolves how many were read (0 at the end). */
@@ -50,8 +61,16 @@ async function writeAll(fd: number, buf: Buffer, offset: number, length: number,
   }
 }
 
+/** Undefined where the platform lacks it (Windows): 'r+sync' is then refused. */
+const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
+
 export const nodeFiles: FileLayer = {
-  open: (path, flags) => call((cb) => fs.open(path, flags, 0o644, cb)),
+  writeThrough: O_DSYNC !== undefined,
+  open(path, flags) {
+    if (flags !== 'r+sync') return call((cb) => fs.open(path, flags, 0o644, cb));
+    if (O_DSYNC === undefined) return Promise.reject(new Error('this platform cannot open files for synchronous writes (no O_DSYNC)'));
+    return call((cb) => fs.open(path, fs.constants.O_RDWR | O_DSYNC, 0o644, cb));
+  },
   close: (fd) => call((cb) => fs.close(fd, (err) => cb(err, undefined))),
   size: (fd) => call<fs.Stats>((cb) => fs.fstat(fd, cb)).then((st) => st.size),
   read: (fd, buf, offset, length, position) => call((cb) => fs.read(fd, buf, offset, length, position, cb)),

@@ -3,8 +3,9 @@
  *
  * Appending is synchronous: a record is encoded straight into an in-memory buffer (`append`
  * returns where). Everything appended in one turn of the event loop goes out together on
- * setImmediate: one write per segment touched (usually one) on libuv's threadpool, then, with
- * `fsync always`, one fdatasync. Up to `writesInFlight` batches are on their way to disk at
+ * setImmediate: one write per segment touched (usually one) on libuv's threadpool. With
+ * `fsync always` segments are opened write-through (O_DSYNC, file-layer.ts), so that write
+ * returns with the records on disk; where the platform cannot, one fdatasync follows it. Up to `writesInFlight` batches are on their way to disk at
  * once (a disk serves overlapping fdatasyncs faster than one after another; the next batch
  * accumulates in another buffer meanwhile), but only batches within one segment, and none
  * while a segment left behind is being made durable. Batches are confirmed in the order
@@ -37,7 +38,7 @@ import { join } from 'node:path';
 import { CoraError } from '../../errors';
 import type { WalConfig } from '../../config';
 import type { Logger } from '../../logger';
-import type { FileLayer } from './file-layer';
+import type { FileLayer, OpenFlags } from './file-layer';
 import { encodeSegmentHeader, PREALLOC_SUFFIX, Segment, SEGMENT_HEADER_BYTES, segmentFileName } from './segment';
 
 export type FsyncPolicy = WalConfig['fsync'];
@@ -137,9 +138,17 @@ export class WalLog {
   diskFull = false;
   private closed = false;
   private readonly opts: WalLogOptions;
+  /** Segments are appended to through write-through files: a finished write is durable. */
+  private readonly writeThrough: boolean;
 
   constructor(opts: WalLogOptions) {
     this.opts = opts;
+    this.writeThrough = opts.fsync === 'always' && opts.files.writeThrough;
+  }
+
+  /** How a segment is opened to append to it. */
+  private get appendFlags(): OpenFlags {
+    return this.writeThrough ? 'r+sync' : 'r+';
   }
 
   /**
@@ -154,7 +163,7 @@ export class WalLog {
     this.segments.push(...segments);
     for (const s of segments) this.usedBytes += s.used;
     for (const s of spares) {
-      s.fd = await files.open(s.path, 'r+');
+      s.fd = await files.open(s.path, this.appendFlags);
       this.spares.push(s);
       this.spareBytes += s.size - SEGMENT_HEADER_BYTES;
     }
@@ -163,7 +172,7 @@ export class WalLog {
       this.enter();
     } else {
       this.current = this.segments[this.segments.length - 1];
-      this.current.fd = await files.open(this.current.path, 'r+');
+      this.current.fd = await files.open(this.current.path, this.appendFlags);
     }
     if (this.opts.fsync === 'interval') {
       this.intervalTimer = setInterval(() => void this.syncDirty().catch(() => {}), this.opts.fsyncIntervalMs);
@@ -315,8 +324,8 @@ export class WalLog {
         await files.write(c.segment.fd, buf, c.bufStart, c.bufEnd - c.bufStart, c.position);
       }
       const last = batch.chunks[batch.chunks.length - 1].segment;
-      if (fsync === 'always') await files.datasync(last.fd);
-      else this.dirty.add(last);
+      if (fsync !== 'always') this.dirty.add(last);
+      else if (!this.writeThrough) await files.datasync(last.fd);
     } catch (err) {
       this.fail(err as Error);
     }
@@ -429,7 +438,7 @@ export class WalLog {
     const num = this.nextNum;
     const path = join(dir, segmentFileName(num));
     const tmp = path + PREALLOC_SUFFIX;
-    const fd = await files.open(tmp, 'wx');
+    let fd = await files.open(tmp, 'wx');
     try {
       await files.allocate(fd, segmentSize);
       const header = encodeSegmentHeader(num);
@@ -441,6 +450,15 @@ export class WalLog {
       await files.close(fd).catch(() => {});
       await files.unlink(tmp).catch(() => {});
       throw err;
+    }
+    if (this.writeThrough) {
+      // Filled without write-through (one fdatasync for the whole segment); appended to with it.
+      const created = fd;
+      try {
+        fd = await files.open(path, 'r+sync');
+      } finally {
+        await files.close(created);
+      }
     }
     this.nextNum = num + 1;
     const seg = new Segment(num, path, segmentSize);

@@ -1,7 +1,8 @@
 /**
  * Group commit and the fsync policies, observed through the file layer: records of one turn
- * of the event loop go out in one write and (with `always`) one fdatasync; what commit()
- * waits for under each policy; a failed write fails the storage.
+ * of the event loop go out in one write, durable with `always` (through a write-through
+ * file, or where the platform has none, with one fdatasync after it); what commit() waits
+ * for under each policy; a failed write fails the storage.
  */
 import { CoraError } from '../../../src/errors';
 import type { Broker } from '../../../src/engine/broker';
@@ -25,8 +26,15 @@ async function started(fsync: 'always' | 'interval' | 'never', files: FaultyFile
   return { ...w, dir };
 }
 
-test('records journaled in one turn go out in one write and one fdatasync; commit() is null once they are on disk', async () => {
+/** A file layer as on a platform without O_DSYNC: `always` writes, then fdatasyncs. */
+function withoutWriteThrough(): FaultyFiles {
   const files = new FaultyFiles();
+  files.writeThrough = false;
+  return files;
+}
+
+test('records journaled in one turn go out in one write and one fdatasync; commit() is null once they are on disk', async () => {
+  const files = withoutWriteThrough();
   const w = await started('always', files);
   for (let i = 0; i < 200; i++) put(w.broker, `m${i}`);
   const b = w.broker.queue('q');
@@ -43,7 +51,7 @@ test('records journaled in one turn go out in one write and one fdatasync; commi
 });
 
 test('--wal-writes-in-flight 1: while one batch is on its way to disk, the turns after it gather into the next batch', async () => {
-  const files = new FaultyFiles();
+  const files = withoutWriteThrough();
   const w = await started('always', files, 50, 1);
   const held = gate();
   const realSync = files.datasync;
@@ -150,7 +158,7 @@ const settled = (p: Promise<void>) => {
 };
 
 test('up to --wal-writes-in-flight batches go to disk at once; they are confirmed in order even when a later fdatasync ends first', async () => {
-  const files = new FaultyFiles();
+  const files = withoutWriteThrough();
   const w = await started('always', files, 50, 3);
   const syncs = heldCalls(files, 'datasync');
   const commits: Promise<void>[] = [];
@@ -182,7 +190,7 @@ test('up to --wal-writes-in-flight batches go to disk at once; they are confirme
 });
 
 test('a failed write rejects the batches after it, even those whose own write and fdatasync succeeded', async () => {
-  const files = new FaultyFiles();
+  const files = withoutWriteThrough();
   const w = await started('always', files, 50, 2);
   const writes = heldCalls(files, 'write');
   put(w.broker, 'first');
@@ -213,7 +221,7 @@ test('a failed write rejects the batches after it, even those whose own write an
 });
 
 test('a batch that reaches a new segment waits until the batches in flight are done', async () => {
-  const files = new FaultyFiles();
+  const files = withoutWriteThrough();
   const dir = tempDir();
   const w = await openWal(dir, { files, fsync: 'always', writesInFlight: 4, segmentSize: 8192, headroom: 256 });
   w.broker.createQueue('q');
@@ -246,4 +254,69 @@ test('a batch that reaches a new segment waits until the batches in flight are d
   const again = await openWal(dir, { segmentSize: 8192, headroom: 256 });
   expect(again.broker.queue('q').depth).toBe(61);
   await again.close();
+});
+
+describe('--fsync always on write-through segments (O_DSYNC)', () => {
+  test('a batch is one write and no fdatasync; every record goes to a write-through file, in a new segment and after a restart too', async () => {
+    const files = new FaultyFiles();
+    expect(files.writeThrough).toBe(true); // Linux, where the tests run
+    const dir = tempDir();
+    const w = await openWal(dir, { files, fsync: 'always', segmentSize: 8192, headroom: 256 });
+    w.broker.createQueue('q');
+    await w.storage.commit();
+    const recordFlags = new Set<string | undefined>(); // how the files records went to were opened
+    const realWrite = files.write;
+    files.write = async (fd, buf, offset, length, position) => {
+      if (position > 0) recordFlags.add(files.flagsOf.get(fd));
+      return realWrite(fd, buf, offset, length, position);
+    };
+    files.writes = files.syncs = 0;
+    for (let i = 0; i < 20; i++) put(w.broker, `m${i}`);
+    await w.storage.commit();
+    expect([files.writes, files.syncs]).toEqual([1, 0]);
+    for (let i = 0; i < 60; i++) put(w.broker, `fill${i}`); // more than the rest of the segment
+    await w.storage.commit();
+    expect(w.storage.stats().segments).toBeGreaterThan(1);
+    await w.close();
+    const again = await openWal(dir, { files, fsync: 'always', segmentSize: 8192, headroom: 256 });
+    put(again.broker, 'after-restart');
+    await again.storage.commit();
+    expect([...recordFlags]).toEqual(['r+sync']);
+    expect(again.broker.queue('q').depth).toBe(81);
+    await again.close();
+  });
+
+  test('no commit resolves before its write finishes; batches are confirmed in order when a later write ends first', async () => {
+    const files = new FaultyFiles();
+    const w = await started('always', files, 50, 3);
+    let finished = 0; // writes that returned
+    const realWrite = files.write;
+    files.write = async (fd, buf, offset, length, position) => {
+      await realWrite(fd, buf, offset, length, position);
+      finished++;
+    };
+    const writes = heldCalls(files, 'write');
+    const commits: Promise<void>[] = [];
+    for (const id of ['a', 'b', 'c']) {
+      put(w.broker, id);
+      commits.push(w.storage.commit() as Promise<void>);
+      await nextTurn();
+      await nextTurn();
+    }
+    const [a, b, c] = commits.map(settled);
+    expect(writes).toHaveLength(3);
+    writes[2].open();
+    writes[1].open();
+    await until(() => finished === 2);
+    await nextTurn();
+    await nextTurn();
+    expect([a.done, b.done, c.done]).toEqual([false, false, false]); // nothing before a is confirmed
+    writes[0].open();
+    await Promise.all(commits);
+    expect(files.syncs).toBe(0);
+    await w.close();
+    const again = await openWal(w.dir);
+    expect(again.broker.queue('q').messages().map((m) => m.id)).toEqual(['a', 'b', 'c']);
+    await again.close();
+  });
 });
