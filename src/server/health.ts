@@ -5,18 +5,22 @@
  * purges still work there, and they are what frees space) and NOT_SERVING once storage has
  * failed (every change is refused until a restart, so a supervisor should restart the
  * server) or shutdown has begun; NOT_SERVING is final. Watchers are told of each change.
+ * A request it cannot decode is refused with INVALID_ARGUMENT / UNDECODABLE_REQUEST, as on
+ * every service (undecodable-request.ts), never grpc-js's INTERNAL.
  */
-import type { Server } from '@grpc/grpc-js';
+import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from '../logger';
 import type { Storage } from '../storage/journal';
 import { SERVICE_NAME } from './reflection';
+import { withTolerantHandlers } from './undecodable-request';
 
 export interface Health {
   /** Shutdown has begun: NOT_SERVING from now on. */
   stopping(): void;
 }
 
-export function addHealth(server: Server, storage: Storage): Health {
+export function addHealth(server: Server, storage: Storage, log: Logger): Health {
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   let stopped = false;
   let current = 'SERVING';
@@ -31,7 +35,10 @@ export function addHealth(server: Server, storage: Storage): Health {
   };
   storage.onHealthChange(follow);
   follow();
-  health.addToServer(server);
+  health.addToServer({
+    addService: (definition, implementation) =>
+      server.addService(...withTolerantHandlers(definition as ServiceDefinition, implementation as UntypedServiceImplementation, log.child({ service: 'grpc.health.v1.Health' }))),
+  });
   return {
     stopping() {
       stopped = true;

@@ -95,7 +95,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     queueService({ broker, limits: config.limits, log, storage, streams, authenticate: bearerAuth(config.authToken) }),
   );
   addReflection(server);
-  const health = addHealth(server, storage);
+  const health = addHealth(server, storage, log);
 
   const credentials =
     config.tlsCert !== null && config.tlsKey !== null

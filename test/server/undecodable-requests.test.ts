@@ -5,13 +5,15 @@
  * grpc-js's generic client, as a client in another language would send them.
  */
 import fc from 'fast-check';
+import pino from 'pino';
 import { Metadata, status, type Client, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { service as healthService } from 'grpc-health-check';
 import { CreateQueueRequest, DequeueRequest, EnqueueStreamRequest, EnqueueStreamResponse, QueueServiceService } from '../../generated/coramq/v1/queue';
-import { undecodable, UndecodableRequest, withTolerantDecoders } from '../../src/server/undecodable-request';
+import { undecodable, UndecodableRequest, withTolerantDecoders, withTolerantHandlers } from '../../src/server/undecodable-request';
 import { Duplex } from '../support/duplex';
 import { damaged, SECONDS_NANOS, STRING_MAP_ENTRY, wireMessage, type MessageSchema } from '../support/proto-fuzz';
-import { identity, QUEUE_SERVICE, rawClient, unaryRaw as unaryRawOn } from '../support/raw-calls';
+import { identity, QUEUE_SERVICE, rawClient, serverStreamRaw, unaryRaw as unaryRawOn, unaryRawAt } from '../support/raw-calls';
 import { startTestServer, type TestServer } from '../support/server';
 import { createQueue } from '../support/wire';
 
@@ -96,14 +98,7 @@ describe('unary calls', () => {
 
 test('Dequeue with a wait_time of 2^60 seconds ends with INVALID_ARGUMENT before delivering anything', async () => {
   const w = new BinaryWriter().tag(1, 2).string('q');
-  const bytes = Buffer.from(duration(w, 3, 2n ** 60n).finish());
-  const call = raw().makeServerStreamRequest(`${SERVICE}/Dequeue`, identity, identity, bytes, new Metadata());
-  const received: Buffer[] = [];
-  call.on('data', (b: Buffer) => received.push(b));
-  const end = await new Promise<StatusObject>((resolve) => {
-    call.on('status', resolve);
-    call.on('error', () => {});
-  });
+  const { received, end } = await serverStreamRaw(t, `${SERVICE}/Dequeue`, duration(w, 3, 2n ** 60n).finish());
   expectUndecodable(end, /^the request could not be decoded as coramq\.v1\.DequeueRequest: wait_time\.seconds is 1152921504606846976, more than 2\^53-1/);
   expect(received).toEqual([]);
 });
@@ -150,6 +145,41 @@ test('reflection: an undecodable request is answered with an INVALID_ARGUMENT er
   expect((await s.ended()).code).toBe(status.OK);
 });
 
+describe('grpc.health.v1.Health (grpc-health-check, decoded by protobufjs)', () => {
+  const HEALTH = '/grpc.health.v1.Health';
+  const REQUEST = /^the request could not be decoded as grpc\.health\.v1\.HealthCheckRequest: /;
+  /** HealthCheckRequest.service (field 1, a string) sent as a 64-bit value: protobufjs reads it as a string and runs off the end. */
+  const SERVICE_AS_FIXED64 = Buffer.from([(1 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8]);
+  const SERVICE_IS_NOT_A_STRING = /service has wire type 1 \(64-bit\); its type, string, takes wire type 2 \(length-delimited\)$/;
+
+  test('Check with a truncated field', async () => {
+    const err = await unaryRawAt(t, `${HEALTH}/Check`, Buffer.from([0x10, 0x80])); // field 2, a varint cut short
+    expectUndecodable(err, new RegExp(`${REQUEST.source}the bytes end in the middle of a field`));
+  });
+
+  test('Check with service of the wrong wire type names service', async () => {
+    expectUndecodable(await unaryRawAt(t, `${HEALTH}/Check`, SERVICE_AS_FIXED64), new RegExp(REQUEST.source + SERVICE_IS_NOT_A_STRING.source));
+  });
+
+  test('Watch with service of the wrong wire type ends its stream with INVALID_ARGUMENT before sending a status', async () => {
+    const { received, end } = await serverStreamRaw(t, `${HEALTH}/Watch`, SERVICE_AS_FIXED64);
+    expectUndecodable(end, new RegExp(REQUEST.source + SERVICE_IS_NOT_A_STRING.source));
+    expect(received).toEqual([]);
+  });
+
+  test('Watch with wire type 7', async () => {
+    const { received, end } = await serverStreamRaw(t, `${HEALTH}/Watch`, Buffer.from([0x0f]));
+    expectUndecodable(end, new RegExp(`${REQUEST.source}a field has wire type 7, which protobuf does not define .*\\(in service\\)$`));
+    expect(received).toEqual([]);
+  });
+
+  test('(control) a well-formed Check is answered as before', async () => {
+    const request = Buffer.from(new BinaryWriter().tag(1, 2).string('coramq.v1.QueueService').finish());
+    expect(await unaryRawAt(t, `${HEALTH}/Check`, request)).toBeNull();
+    expect((await unaryRawAt(t, `${HEALTH}/Check`, Buffer.from(new BinaryWriter().tag(1, 2).string('nope').finish())))?.code).toBe(status.NOT_FOUND);
+  });
+});
+
 describe('the diagnosis reads as the decoders read', () => {
   const ENQUEUE_ENTRY: MessageSchema = { 1: 'string', 2: 'bytes', 3: 'int32', 4: SECONDS_NANOS, 5: STRING_MAP_ENTRY, 6: 'string' };
   const ENQUEUE_REQUEST: MessageSchema = { 1: 'string', 2: ENQUEUE_ENTRY };
@@ -178,6 +208,30 @@ describe('the diagnosis reads as the decoders read', () => {
       { numRuns: 500 },
     );
     expect(refused).toBeGreaterThan(20); // the property saw refusals, not only good bytes
+  });
+
+  test("Health/Check: wherever protobufjs's decoder throws, the reason is the walk's, in words, not the decoder's", () => {
+    const decode = healthService.Check.requestDeserialize;
+    const random = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.oneof(damaged(wireMessage({ 1: 'string' })), wireMessage({ 1: 'string' }), random), (bytes) => {
+        try {
+          decode(bytes);
+        } catch (err) {
+          refused++;
+          const e = undecodable('/grpc.health.v1.Health/Check', bytes, err);
+          expect(e.message).toMatch(/^the request could not be decoded as grpc\.health\.v1\.HealthCheckRequest: /);
+          expect(e.message).not.toContain((err as Error).message);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(refused).toBeGreaterThan(20);
+  });
+
+  test('withTolerantHandlers refuses a service that streams requests (its handler would be given UndecodableRequests)', () => {
+    expect(() => withTolerantHandlers(QueueServiceService, {}, pino({ enabled: false }))).toThrow(/\/coramq\.v1\.QueueService\/EnqueueStream streams requests/);
   });
 
   test('every QueueService deserializer is wrapped: none throws, a refusal is an UndecodableRequest', () => {
