@@ -80,6 +80,7 @@ bench-smoke: build client
 	node dist/bench/scaling.js --n 2000 --l-seconds 1 --queues 1,1000 --backlog 1000,100000
 	node dist/bench/memory.js --messages 20000 --latency-messages 2000
 	node --expose-gc dist/bench/growth.js --messages 20000
+	node bench/sync-write.mjs --writes 100
 
 # The client package @coramq/client (client/): CommonJS, an ES module entry and types in
 # client/dist, built from client/src and generated/. `make test` runs its tests from source;
