@@ -5,9 +5,10 @@
  * returns where). Everything appended in one turn of the event loop goes out together on
  * setImmediate: one write per segment touched (usually one) on libuv's threadpool. With
  * `fsync always` segments are opened write-through (O_DSYNC, file-layer.ts), so that write
- * returns with the records on disk; where the platform cannot, one fdatasync follows it. Up to `writesInFlight` batches are on their way to disk at
- * once (a disk serves overlapping fdatasyncs faster than one after another; the next batch
- * accumulates in another buffer meanwhile), but only batches within one segment, and none
+ * returns with the records on disk; where the platform cannot, one fdatasync follows it.
+ * Up to `writesInFlight` batches are on their way to disk at once (a disk serves
+ * overlapping durable writes faster than one after another; the next batch accumulates in
+ * another buffer meanwhile), but only batches within one segment, and none
  * while a segment left behind is being made durable. Batches are confirmed in the order
  * they were appended, whatever order their writes finish in: a batch is confirmed once it
  * and every batch before it are done, so a confirmed record never has an unconfirmed one
