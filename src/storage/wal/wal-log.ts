@@ -6,9 +6,9 @@
  * setImmediate: one write per segment touched (usually one) on libuv's threadpool. With
  * `fsync always` segments are opened write-through (O_DSYNC, file-layer.ts), so that write
  * returns with the records on disk; where the platform cannot, one fdatasync follows it.
- * Up to `writesInFlight` batches are on their way to disk at once (a disk serves
- * overlapping durable writes faster than one after another; the next batch accumulates in
- * another buffer meanwhile), but only batches within one segment, and none
+ * Up to `writesInFlight` batches are on their way to disk at once (so the disk stays busy
+ * while the event loop handles the batch before; the next batch accumulates in another
+ * buffer meanwhile), but only batches within one segment, and none
  * while a segment left behind is being made durable. Batches are confirmed in the order
  * they were appended, whatever order their writes finish in: a batch is confirmed once it
  * and every batch before it are done, so a confirmed record never has an unconfirmed one
