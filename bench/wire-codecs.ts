@@ -31,7 +31,7 @@ import {
 } from '../generated/coramq/v1/queue';
 import { decodeAckStreamResponse, decodeEnqueueStreamResponse } from '../client/src/batch-decoders';
 import { encodeAckBatch, encodeEnqueueBatch } from '../client/src/batch-encoders';
-import { DequeueDecoder } from '../client/src/dequeue-decoder';
+import { DequeueDecoder, toDelivery } from '../client/src/dequeue-decoder';
 import { Acker } from '../client/src/acker';
 import { systemClock } from '../client/src/clock';
 import type { Connection } from '../client/src/connection';
@@ -138,7 +138,7 @@ const ackRequestBytes = bytesOf(AckStreamRequest.encode(ackRequest).finish());
 const ackResponseBytes = bytesOf(AckStreamResponse.encode(ackResponse).finish());
 const dequeueBytes = bytesOf(DequeueResponse.encode(dequeueResponse).finish());
 /** The client's Dequeue decoder, keeping the plain record of each delivery (the consumer path below makes ReceivedMessages). */
-const records = new DequeueDecoder((d) => d);
+const records = new DequeueDecoder(toDelivery);
 
 const rows: Row[] = [
   { side: 'client', what: 'encode EnqueueStreamRequest', generated: () => EnqueueStreamRequest.encode(enqueueRequest).finish(), hand: () => encodeEnqueueBatch(enqueueRequest), perFrame: BATCH },

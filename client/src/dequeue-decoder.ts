@@ -1,27 +1,35 @@
 /**
  * A hand-written decoder for DequeueResponse, the message a consumer receives most. It reads
- * the wire format straight into what a ReceivedMessage keeps, a Delivery (times as ms since
- * the epoch: no Timestamp objects, no wire Message object), and hands each delivery to
- * `make`, which builds the object the stream delivers. Unknown fields are skipped as protobuf
- * requires (so a newer server's additions are ignored, not fatal).
+ * each delivery of a frame into a DeliveryView: the fields a consumer uses at once (queue,
+ * priority, attributes, delivery count) as values, and where its id, receipt, payload and
+ * times are in the frame's bytes. So a ReceivedMessage is one object while it is in flight,
+ * not one plus a string for each of its id and receipt, a payload copy and two boxed times:
+ * with thousands of messages in flight, those objects outlive young-generation collections,
+ * and copying and promoting them is what made many consumer streams slow (bench/README.md).
+ * The rest is read from the bytes when it is asked for (toDelivery, ReceivedMessage's getters).
  *
- * Ensures: for every input it reads what the generated `DequeueResponse.decode` reads, each
- * message mapped to a Delivery (a Timestamp to ms by timestampMs, an absent one to 0), or
- * throws where that throws (the reader, src/wire/proto-reader.ts, reads as the generated code
- * does), with one difference: an attribute named `__proto__` is kept as data.
- * client/test/dequeue-decoder.test.ts checks this with random messages and random bytes.
+ * A view keeps the frame's bytes alive. A frame is kept only when it is at most
+ * KEEP_FRAME_BYTES long; each delivery of a larger frame gets a copy of its own bytes, so a
+ * message kept long never holds more than 64 KiB, or its own size, in memory.
  *
- * What it saves per delivery: messages without attributes share one frozen empty object; a
- * queue name the same as the previous delivery's (a frame's deliveries are usually of one
- * queue) is the same string, not a new one. Each delivery's record is fresh and short-lived
- * (`make` copies it into what it builds): measured faster than one record reused for every
- * delivery, which lives in the old generation, so every field written into it costs a write
- * barrier. Payloads are copies, so a message kept does not keep its frame alive.
+ * Ensures: for every input, toDelivery of each view is what the generated
+ * `DequeueResponse.decode` reads, each message mapped to a Delivery (a Timestamp to ms by
+ * timestampMs, an absent one to 0), or decode throws where that throws (the reader,
+ * src/wire/proto-reader.ts, reads as the generated code does: every field is checked on the
+ * first read, strings and times included), with one difference: an attribute named
+ * `__proto__` is kept as data. client/test/dequeue-decoder.test.ts checks this with random
+ * messages and random bytes.
+ *
+ * What else it saves per delivery: messages without attributes share one frozen empty object;
+ * a queue name the same as the previous delivery's (a frame's deliveries are usually of one
+ * queue) is the same string, not a new one. Each view is fresh and short-lived (`make` copies
+ * it into what it builds): measured faster than one record reused for every delivery, which
+ * lives in the old generation, so every field written into it costs a write barrier.
  */
-import { ProtoReader, readStringMapEntry } from '../../src/wire/proto-reader';
+import { ProtoReader, readStringMapEntry, utf8Text } from '../../src/wire/proto-reader';
 import { NO_ATTRIBUTES, secondsNanosMs } from './convert';
 
-/** One delivery, as a ReceivedMessage keeps it. */
+/** One delivery with every field read: what toDelivery makes of a view. */
 export interface Delivery {
   id: string;
   queue: string;
@@ -36,9 +44,40 @@ export interface Delivery {
   receipt: string;
 }
 
-const EMPTY = Buffer.alloc(0);
+/**
+ * One delivery as the decoder reads it: values, and [at, end) ranges of `bytes` for the rest.
+ * A time's range is that of its Timestamp's body; -1 when the server sent none.
+ */
+export interface DeliveryView {
+  bytes: Buffer;
+  queue: string;
+  priority: number;
+  attributes: Readonly<Record<string, string>>;
+  deliveryCount: number;
+  idAt: number;
+  idEnd: number;
+  receiptAt: number;
+  receiptEnd: number;
+  payloadAt: number;
+  payloadEnd: number;
+  enqueuedAt: number;
+  enqueuedEnd: number;
+  visibleAt: number;
+  visibleEnd: number;
+}
 
-/** A copy of `view` (from Node's Buffer pool for small payloads). */
+/** Frames up to this size are kept by their deliveries; larger ones are copied per delivery. */
+export const KEEP_FRAME_BYTES = 64 * 1024;
+
+export const EMPTY = Buffer.alloc(0);
+
+/** The text of `bytes` in [at, end), as ProtoReader.string() reads it. */
+export const textAt = utf8Text;
+
+/** The payload in [at, end): a view of `bytes` (the one shared empty Buffer when empty). */
+export const bytesAt = (bytes: Buffer, at: number, end: number): Buffer => (end === at ? EMPTY : bytes.subarray(at, end));
+
+/** A copy of `view` (from Node's Buffer pool for small ones). */
 function copyOf(view: Buffer): Buffer {
   if (view.length === 0) return EMPTY;
   const copy = Buffer.allocUnsafe(view.length);
@@ -59,47 +98,82 @@ function readTimestampMs(r: ProtoReader, end: number): number {
   return secondsNanosMs(seconds, nanos);
 }
 
+/** The time whose Timestamp body is `bytes` in [at, end), as ms since the epoch; 0 when at is -1. */
+export function timeAt(bytes: Buffer, at: number, end: number): number {
+  if (at < 0) return 0;
+  const r = new ProtoReader(bytes, 'Timestamp');
+  r.pos = at;
+  return readTimestampMs(r, end);
+}
+
+/** Every field of a view, read. */
+export function toDelivery(v: DeliveryView): Delivery {
+  return {
+    id: textAt(v.bytes, v.idAt, v.idEnd),
+    queue: v.queue,
+    payload: bytesAt(v.bytes, v.payloadAt, v.payloadEnd),
+    priority: v.priority,
+    attributes: v.attributes,
+    enqueuedAt: timeAt(v.bytes, v.enqueuedAt, v.enqueuedEnd),
+    deliveryCount: v.deliveryCount,
+    visibleAt: timeAt(v.bytes, v.visibleAt, v.visibleEnd),
+    receipt: textAt(v.bytes, v.receiptAt, v.receiptEnd),
+  };
+}
+
 /** Decodes the DequeueResponse frames of one stream into what `make` builds of each delivery. */
 export class DequeueDecoder<T> {
   /** The last queue name read, and a copy of its bytes. */
   private queue = '';
   private queueBytes: Buffer = EMPTY;
 
-  constructor(private readonly make: (d: Delivery) => T) {}
+  constructor(private readonly make: (d: DeliveryView) => T) {}
 
   /** Reads one frame (what grpc-js hands a response deserializer): what `make` made of each delivery, in order. */
   readonly decode = (buf: Buffer): T[] => {
     const r = new ProtoReader(buf, 'DequeueResponse');
+    const keep = buf.length <= KEEP_FRAME_BYTES;
     const out: T[] = [];
     while (r.pos < r.len) {
       const tag = r.uint32();
-      if (tag === 10) out.push(this.make(this.readMessage(r, r.fieldEnd())));
+      if (tag === 10) out.push(this.make(this.readMessage(r, r.fieldEnd(), keep)));
       else if (!r.skipField(tag)) break;
     }
     return out;
   };
 
-  private readMessage(r: ProtoReader, end: number): Delivery {
-    let id = '';
+  /** One message; its ranges are in the frame when `keep`, else in a copy of [start, where its fields stopped). */
+  private readMessage(r: ProtoReader, end: number, keep: boolean): DeliveryView {
+    const start = r.pos;
     let queue = '';
-    let payload: Buffer = EMPTY;
     let priority = 0;
     let attributes: Record<string, string> | null = null;
-    let enqueuedAt = 0;
     let deliveryCount = 0;
-    let visibleAt = 0;
-    let receipt = '';
+    let idAt = 0;
+    let idEnd = 0;
+    let receiptAt = 0;
+    let receiptEnd = 0;
+    let payloadAt = 0;
+    let payloadEnd = 0;
+    let enqueuedAt = -1;
+    let enqueuedEnd = -1;
+    let visibleAt = -1;
+    let visibleEnd = -1;
     while (r.pos < end) {
       const tag = r.uint32();
       switch (tag) {
         case 10:
-          id = r.string();
+          idEnd = r.delimited();
+          idAt = r.pos;
+          r.pos = idEnd;
           continue;
         case 18:
           queue = this.readQueue(r);
           continue;
         case 26:
-          payload = copyOf(r.bytes()); // a copy: the frame's buffer is not kept alive
+          payloadEnd = r.delimited();
+          payloadAt = r.pos;
+          r.pos = payloadEnd;
           continue;
         case 32:
           priority = r.int32();
@@ -108,21 +182,64 @@ export class DequeueDecoder<T> {
           readStringMapEntry(r, r.fieldEnd(), (attributes ??= {}));
           continue;
         case 50:
-          enqueuedAt = readTimestampMs(r, r.fieldEnd());
+          enqueuedEnd = r.fieldEnd();
+          enqueuedAt = r.pos;
+          readTimestampMs(r, enqueuedEnd); // checked now: a view never throws later
+          enqueuedEnd = r.pos; // where the read stopped (a zero tag stops it early, as the generated decoder)
           continue;
         case 56:
           deliveryCount = r.uint32();
           continue;
         case 66:
-          visibleAt = readTimestampMs(r, r.fieldEnd());
+          visibleEnd = r.fieldEnd();
+          visibleAt = r.pos;
+          readTimestampMs(r, visibleEnd);
+          visibleEnd = r.pos;
           continue;
         case 74:
-          receipt = r.string();
+          receiptEnd = r.delimited();
+          receiptAt = r.pos;
+          r.pos = receiptEnd;
           continue;
       }
       if (!r.skipField(tag)) break;
     }
-    return { id, queue, payload, priority, attributes: attributes ?? NO_ATTRIBUTES, enqueuedAt, deliveryCount, visibleAt, receipt };
+    let bytes = r.buf;
+    if (!keep) {
+      // Rebase every range onto a copy of this message's bytes.
+      bytes = copyOf(r.buf.subarray(start, r.pos));
+      idAt -= start;
+      idEnd -= start;
+      receiptAt -= start;
+      receiptEnd -= start;
+      payloadAt -= start;
+      payloadEnd -= start;
+      if (enqueuedAt >= 0) {
+        enqueuedAt -= start;
+        enqueuedEnd -= start;
+      }
+      if (visibleAt >= 0) {
+        visibleAt -= start;
+        visibleEnd -= start;
+      }
+    }
+    return {
+      bytes,
+      queue,
+      priority,
+      attributes: attributes ?? NO_ATTRIBUTES,
+      deliveryCount,
+      idAt,
+      idEnd,
+      receiptAt,
+      receiptEnd,
+      payloadAt,
+      payloadEnd,
+      enqueuedAt,
+      enqueuedEnd,
+      visibleAt,
+      visibleEnd,
+    };
   }
 
   /** The queue name: the previous one when its bytes are the same, else read as r.string() reads it. */

@@ -8,11 +8,12 @@
  * unsettled, so it can be tried again.
  */
 import { status } from '@grpc/grpc-js';
+import { inspect } from 'node:util';
 import { AckItem, settlePromise, type AckDone, type Acker } from './acker';
 import { deadlineAt, type CallOptions } from './call-options';
 import type { Connection } from './connection';
 import { optionalDuration, timestampMs, toDuration } from './convert';
-import type { Delivery } from './dequeue-decoder';
+import { bytesAt, textAt, timeAt, type DeliveryView } from './dequeue-decoder';
 import { CoraMQError } from './errors';
 
 /** What a message needs from the client that received it. */
@@ -36,44 +37,89 @@ type Settlement = AckItem | Promise<void> | { kind: 'nack'; promise: Promise<{ d
 
 const ACKED = Promise.resolve();
 
+/**
+ * While it is in flight a message is one object: its id, receipt, payload and times are read
+ * from the bytes it was delivered in (a frame of at most 64 KiB, or a copy of its own bytes)
+ * when they are first asked for (dequeue-decoder.ts says why). Its payload is a view of those
+ * bytes, so keeping the payload keeps them.
+ */
 export class ReceivedMessage {
-  readonly id: string;
   readonly queue: string;
-  readonly payload: Buffer;
   readonly priority: number;
   readonly attributes: Readonly<Record<string, string>>;
   /** How many times it has been delivered, this delivery included. */
   readonly deliveryCount: number;
-  /** Proof of this delivery (ack, nack and extendVisibility send it). */
-  readonly receipt: string;
   // Private (#) so that they stay out of console.log and JSON of a message.
   readonly #ctx: MessageContext;
+  readonly #bytes: Buffer;
+  readonly #idAt: number;
+  readonly #idEnd: number;
+  readonly #receiptAt: number;
+  readonly #receiptEnd: number;
+  readonly #payloadAt: number;
+  readonly #payloadEnd: number;
   readonly #enqueuedAt: number;
-  #visibleAt: number;
+  readonly #enqueuedEnd: number;
+  readonly #visibleAt: number;
+  readonly #visibleEnd: number;
+  #id: string | null = null;
+  #receipt: string | null = null;
+  #payload: Buffer | null = null;
+  /** The end of the lease once extendVisibility() moved it, in ms. */
+  #extendedTo: number | null = null;
   #settlement: Settlement | null = null;
 
   /** @internal `d` as the Dequeue decoder read it. */
-  constructor(ctx: MessageContext, d: Delivery) {
+  constructor(ctx: MessageContext, d: DeliveryView) {
     this.#ctx = ctx;
-    this.id = d.id;
     this.queue = d.queue;
-    this.payload = d.payload;
     this.priority = d.priority;
     this.attributes = d.attributes;
     this.deliveryCount = d.deliveryCount;
-    this.receipt = d.receipt;
+    this.#bytes = d.bytes;
+    this.#idAt = d.idAt;
+    this.#idEnd = d.idEnd;
+    this.#receiptAt = d.receiptAt;
+    this.#receiptEnd = d.receiptEnd;
+    this.#payloadAt = d.payloadAt;
+    this.#payloadEnd = d.payloadEnd;
     this.#enqueuedAt = d.enqueuedAt;
+    this.#enqueuedEnd = d.enqueuedEnd;
     this.#visibleAt = d.visibleAt;
+    this.#visibleEnd = d.visibleEnd;
+  }
+
+  get id(): string {
+    return (this.#id ??= textAt(this.#bytes, this.#idAt, this.#idEnd));
+  }
+
+  /** Proof of this delivery (ack, nack and extendVisibility send it). */
+  get receipt(): string {
+    return (this.#receipt ??= textAt(this.#bytes, this.#receiptAt, this.#receiptEnd));
+  }
+
+  /** The body: a view of the bytes the message was delivered in (copy it to keep it without them). */
+  get payload(): Buffer {
+    return (this.#payload ??= bytesAt(this.#bytes, this.#payloadAt, this.#payloadEnd));
   }
 
   /** When it was enqueued (server time). */
   get enqueuedAt(): Date {
-    return new Date(this.#enqueuedAt);
+    return new Date(timeAt(this.#bytes, this.#enqueuedAt, this.#enqueuedEnd));
   }
 
   /** When its lease ends unless it is acked or extended (server time). */
   get visibleAt(): Date {
-    return new Date(this.#visibleAt);
+    return new Date(this.#extendedTo ?? timeAt(this.#bytes, this.#visibleAt, this.#visibleEnd));
+  }
+
+  /** What JSON.stringify and console.log show: the public fields (the times are getters, as before). */
+  toJSON(): { id: string; queue: string; payload: Buffer; priority: number; attributes: Readonly<Record<string, string>>; deliveryCount: number; receipt: string } {
+    return { id: this.id, queue: this.queue, payload: this.payload, priority: this.priority, attributes: this.attributes, deliveryCount: this.deliveryCount, receipt: this.receipt };
+  }
+
+  [inspect.custom](depth: number, options: object, show: typeof inspect): string {
+    return `ReceivedMessage ${show(this.toJSON(), { ...options, depth: depth < 0 ? -1 : depth })}`;
   }
 
   /** True once ack() or nack() succeeded or is under way. */
@@ -166,8 +212,9 @@ export class ReceivedMessage {
       const request = { queue: this.queue, id: this.id, receipt: this.receipt, visibilityTimeout };
       this.#ctx.conn.retrying('extendVisibility', request, deadlineAt(options?.deadline, this.#ctx.deadline), options?.signal, (err, res) => {
         if (err !== null) return reject(err);
-        this.#visibleAt = timestampMs(res!.visibleAt);
-        resolve(new Date(this.#visibleAt));
+        const to = timestampMs(res!.visibleAt);
+        this.#extendedTo = to;
+        resolve(new Date(to));
       });
     });
   }

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import {
   CancelledError,
@@ -84,6 +85,19 @@ describe('enqueue and receive', () => {
     expect(got[3]).toMatchObject({ queue: 'q', priority: 6, deliveryCount: 1, attributes: { kind: 'welcome' } });
     expect(got[3].enqueuedAt.getTime()).toBe(t.clock.now());
     expect(got[3].visibleAt.getTime()).toBe(t.clock.now() + 10_000);
+  });
+
+  test('a received message shows its fields in JSON and console.log, and not the client it came through', async () => {
+    await client.enqueue('q', 'body', { id: 'm-1', priority: 4, attributes: { k: 'v' } });
+    const [m] = await client.receive('q');
+    const fields = { id: 'm-1', queue: 'q', priority: 4, attributes: { k: 'v' }, deliveryCount: 1, receipt: m.receipt };
+    expect(m.receipt).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(JSON.parse(JSON.stringify(m))).toEqual({ ...fields, payload: { type: 'Buffer', data: [...Buffer.from('body')] } });
+    const shown = inspect(m);
+    expect(shown).toMatch(/^ReceivedMessage \{/);
+    for (const text of ["id: 'm-1'", "queue: 'q'", 'priority: 4', "attributes: { k: 'v' }", 'deliveryCount: 1', `receipt: '${m.receipt}'`, 'payload: <Buffer 62 6f 64 79>']) expect(shown).toContain(text);
+    expect(shown).not.toMatch(/conn|acker|Connection/);
+    expect(m.payload).toBe(m.payload); // one view, not a new one per read
   });
 
   test('enqueue answers the id, made by the server when not given; a live id is a duplicate', async () => {

@@ -8,7 +8,7 @@ import { Server, ServerCredentials, status, type ServerDuplexStream, type Server
 import { QueueServiceService, type AckBatchRequest, type EnqueueBatchRequest } from '../../generated/coramq/v1/queue';
 import { ManualClock } from '../../test/support/manual-clock';
 import { Connection } from '../src/connection';
-import { DequeueDecoder } from '../src/dequeue-decoder';
+import { DequeueDecoder, toDelivery } from '../src/dequeue-decoder';
 import type { CoraMQError } from '../src/errors';
 
 /** A request for any batch call. */
@@ -76,7 +76,7 @@ test.each([
 });
 
 test('a Dequeue response is read by the DequeueDecoder given', async () => {
-  const call = conn.dequeue({ queue: 'q', maxMessages: 0, waitTime: undefined, visibilityTimeout: undefined, maxInFlight: 0 }, Infinity, new DequeueDecoder((d) => d).decode);
+  const call = conn.dequeue({ queue: 'q', maxMessages: 0, waitTime: undefined, visibilityTimeout: undefined, maxInFlight: 0 }, Infinity, new DequeueDecoder(toDelivery).decode);
   const err = await new Promise<Error & { code?: number }>((resolve) => {
     call.on('error', resolve);
     call.on('data', () => {});

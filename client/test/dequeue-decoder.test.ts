@@ -12,12 +12,12 @@ import { DequeueResponse, type Message } from '../../generated/coramq/v1/queue';
 import { message } from '../../test/support/arbitraries';
 import { decoderParityTests, SECONDS_NANOS, STRING_MAP_ENTRY, type MessageSchema } from '../../test/support/proto-fuzz';
 import { timestampMs } from '../src/convert';
-import { DequeueDecoder, type Delivery } from '../src/dequeue-decoder';
+import { DequeueDecoder, KEEP_FRAME_BYTES, toDelivery, type Delivery } from '../src/dequeue-decoder';
 
 const encode = (r: DequeueResponse): Buffer => Buffer.from(DequeueResponse.encode(r).finish());
 
 /** A generated Message as the hand decoder reads it. */
-const toDelivery = (m: Message): Delivery => ({
+const fromWire = (m: Message): Delivery => ({
   id: m.id,
   queue: m.queue,
   payload: m.payload,
@@ -28,8 +28,8 @@ const toDelivery = (m: Message): Delivery => ({
   visibleAt: timestampMs(m.visibleAt),
   receipt: m.receipt,
 });
-const generated = (b: Uint8Array): Delivery[] => DequeueResponse.decode(b).messages.map(toDelivery);
-const decoder = new DequeueDecoder((d) => d);
+const generated = (b: Uint8Array): Delivery[] => DequeueResponse.decode(b).messages.map(fromWire);
+const decoder = new DequeueDecoder(toDelivery);
 const hand = decoder.decode;
 
 test('reads what the generated decoder reads, for any response', () => {
@@ -69,7 +69,7 @@ test('skips fields it does not know, at the top and inside each message (a newer
       w.uint32(10).bytes(messageBytes);
       const bytes = Buffer.from(w.finish());
       expect(hand(bytes)).toStrictEqual(generated(bytes));
-      expect(hand(bytes)[0]).toEqual(toDelivery(m.payload.length === 0 ? { ...m, payload: Buffer.alloc(0) } : m));
+      expect(hand(bytes)[0]).toEqual(fromWire(m.payload.length === 0 ? { ...m, payload: Buffer.alloc(0) } : m));
     }),
     { numRuns: 200 },
   );
@@ -97,15 +97,45 @@ test('an attribute named __proto__ is kept as data', () => {
   expect(Object.entries(m.attributes)).toEqual([['__proto__', 'x']]);
 });
 
-test('messages without attributes share one frozen empty object; payloads are copies of the frame', () => {
+test('messages without attributes share one frozen empty object', () => {
   const bytes = encode({ messages: [{ ...toWire('m1'), attributes: {} }, { ...toWire('m2'), attributes: {} }, { ...toWire('m3'), attributes: { k: 'v' } }] });
   const [a, b, c] = hand(bytes);
   expect(a.attributes).toBe(b.attributes);
   expect(Object.isFrozen(a.attributes)).toBe(true);
   expect(c.attributes).toEqual({ k: 'v' });
   expect(Object.isFrozen(c.attributes)).toBe(false);
-  bytes.fill(0);
-  expect(a.payload.toString()).toBe('body of m1');
+});
+
+test(`a frame of at most ${KEEP_FRAME_BYTES} bytes is kept by its deliveries: payloads are views of it`, () => {
+  const bytes = encode({ messages: [toWire('m1'), toWire('m2')] });
+  const views = new DequeueDecoder((v) => v).decode(bytes);
+  expect(views.map((v) => v.bytes)).toEqual([bytes, bytes]);
+  expect(views[0].bytes).toBe(bytes);
+  const [a] = hand(bytes);
+  bytes.fill(0x41);
+  expect(a.payload.toString()).toBe('A'.repeat('body of m1'.length));
+});
+
+test(`each delivery of a larger frame keeps a copy of its own bytes, and reads as the generated decoder reads`, () => {
+  fc.assert(
+    fc.property(fc.array(message, { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 3 }), (messages, big) => {
+      const padded = messages.map((m, i) => (i === big % messages.length ? { ...m, payload: Buffer.alloc(KEEP_FRAME_BYTES, 7) } : m));
+      const bytes = encode({ messages: padded });
+      expect(bytes.length).toBeGreaterThan(KEEP_FRAME_BYTES);
+      // Payloads as base64: jest compares large Buffers byte by byte, slowly.
+      const read = (ds: Delivery[]) => ds.map((d) => ({ ...d, payload: d.payload.toString('base64') }));
+      const expected = read(generated(bytes));
+      const views = new DequeueDecoder((v) => v).decode(bytes);
+      for (const v of views) {
+        expect(v.bytes.buffer).not.toBe(bytes.buffer);
+        expect(v.bytes.length).toBeLessThan(bytes.length);
+      }
+      expect(read(views.map(toDelivery))).toStrictEqual(expected);
+      bytes.fill(0); // the copies do not change with the frame
+      expect(read(views.map(toDelivery))).toStrictEqual(expected);
+    }),
+    { numRuns: 25 },
+  );
 });
 
 function toWire(id: string): Message {

@@ -26,6 +26,9 @@
  */
 const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Buffer, start: number, end: number): string }).utf8Slice;
 
+/** The string in `buf` from `start` to `end` (within it), as ProtoReader.string() reads it. */
+export const utf8Text = (buf: Buffer, start: number, end: number): string => (end === start ? '' : utf8Slice.call(buf, start, end));
+
 const TWO_32 = 2 ** 32;
 /** How deep groups may nest in a skipped field (as BinaryReader.skip). */
 const GROUP_DEPTH = 100;
@@ -112,8 +115,8 @@ export class ProtoReader {
     return this.pos + len;
   }
 
-  /** Reads a length; returns where its field ends, which must be within the input. */
-  private delimited(): number {
+  /** Reads a length; returns where its field ends, which must be within the input (pos is at its start). */
+  delimited(): number {
     const end = this.fieldEnd();
     if (end > this.len) this.fail('field runs past the end');
     return end;
@@ -123,7 +126,7 @@ export class ProtoReader {
     const end = this.delimited();
     const start = this.pos;
     this.pos = end;
-    return end === start ? '' : utf8Slice.call(this.buf, start, end);
+    return utf8Text(this.buf, start, end);
   }
 
   /** A bytes field, as a view of the input (copy it to keep it past the input's life). */

@@ -29,7 +29,7 @@ import {
 } from '../../src/server/batch-codecs';
 import { ackEntry, ackResult, enqueueEntry, enqueueResult, maybeEntryError, text } from '../support/arbitraries';
 import { decoderParityTests, expectSameOutcome, SECONDS_NANOS, STRING_MAP_ENTRY, type MessageSchema } from '../support/proto-fuzz';
-import { DequeueDecoder, type Delivery } from '../../client/src/dequeue-decoder';
+import { DequeueDecoder, toDelivery, type Delivery } from '../../client/src/dequeue-decoder';
 import { Duplex } from '../support/duplex';
 import { identity, rawClient, unaryRaw } from '../support/raw-calls';
 import { startTestServer, type TestServer } from '../support/server';
@@ -166,7 +166,7 @@ describe('in the server', () => {
   const dequeueOne = (queue: string): Promise<Delivery[]> =>
     new Promise((resolve, reject) => {
       const request = DequeueRequest.fromPartial({ queue, maxMessages: 1 });
-      const call = raw().makeServerStreamRequest('/coramq.v1.QueueService/Dequeue', (r: DequeueRequest) => Buffer.from(DequeueRequest.encode(r).finish()), new DequeueDecoder((d) => d).decode, request, new Metadata());
+      const call = raw().makeServerStreamRequest('/coramq.v1.QueueService/Dequeue', (r: DequeueRequest) => Buffer.from(DequeueRequest.encode(r).finish()), new DequeueDecoder(toDelivery).decode, request, new Metadata());
       call.on('data', resolve);
       call.on('error', reject);
     });
