@@ -17,7 +17,7 @@ import { Backoff, type BackoffOptions } from './backoff';
 import { decodeAckBatchResponse, decodeAckStreamResponse, decodeEnqueueBatchResponse, decodeEnqueueStreamResponse } from './batch-decoders';
 import { encodeAckBatch, encodeEnqueueBatch } from './batch-encoders';
 import type { Clock } from './clock';
-import { abortError, CoraMQError, isTransient, statusError } from './errors';
+import { abortError, CoraMQError, InvalidArgumentError, isTransient, statusError } from './errors';
 
 type Service = typeof QueueServiceService;
 export type UnaryMethod = { [K in keyof Service]: Service[K]['responseStream'] extends false ? K : never }[keyof Service];
@@ -43,8 +43,44 @@ export interface ConnectionOptions {
   token?: string;
   /** How the channel backs off between connection attempts. Default 100 ms doubling to 5 s. */
   reconnect?: BackoffOptions;
+  /**
+   * HTTP/2 receive window in bytes, of the connection and of each stream: how much the server
+   * may send before this client reads it. Default 8 MiB (DEFAULT_RECEIVE_WINDOW).
+   */
+  receiveWindow?: number;
   /** grpc-js client options (channel options such as keepalive, interceptors), applied last. */
   channelOptions?: ClientOptions;
+}
+
+/**
+ * The default receive window. HTTP/2's own is 64 KiB for the whole connection, and grpc-js does
+ * not grow it (other gRPC implementations do, by measuring the round trip). Deliveries to every
+ * subscription of a client share the connection's window: at 64 KiB, about 190 deliveries of
+ * 256 bytes fit before the server has to wait for this client's WINDOW_UPDATE, so with many
+ * subscriptions the window, not either process, set the pace (bench/README.md, target 7).
+ * Each Dequeue stream stays bounded by its maxInFlight whatever the window.
+ */
+export const DEFAULT_RECEIVE_WINDOW = 8 * 1024 * 1024;
+/** HTTP/2's bounds for a window: 65,535 to 2^31 - 1 bytes (RFC 9113, 6.9.1). */
+const MIN_WINDOW = 65_535;
+const MAX_WINDOW = 2 ** 31 - 1;
+
+/** The grpc-js channel options of a connection with these options. */
+export function channelOptionsOf(options: ConnectionOptions): ClientOptions {
+  const window = options.receiveWindow ?? DEFAULT_RECEIVE_WINDOW;
+  if (!Number.isInteger(window) || window < MIN_WINDOW || window > MAX_WINDOW) {
+    throw new InvalidArgumentError(`receiveWindow must be an integer number of bytes from ${MIN_WINDOW} to ${MAX_WINDOW} (got ${window})`, status.INVALID_ARGUMENT);
+  }
+  const tls = typeof options.tls === 'object' ? options.tls : undefined;
+  return {
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc.initial_reconnect_backoff_ms': options.reconnect?.initialDelay ?? 100,
+    'grpc.max_reconnect_backoff_ms': options.reconnect?.maxDelay ?? 5000,
+    'grpc.max_receive_message_length': -1,
+    'grpc-node.flow_control_window': window,
+    ...(tls?.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName }),
+    ...options.channelOptions,
+  };
 }
 
 const pem = (v: Buffer | string | undefined): Buffer | null => (v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
@@ -103,15 +139,7 @@ export class Connection {
   ) {
     this.authorization = options.token === undefined ? null : `Bearer ${options.token}`;
     this.backoff = new Backoff(options.reconnect);
-    const tls = typeof options.tls === 'object' ? options.tls : undefined;
-    this.client = new Client(address, channelCredentials(options.tls), {
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.initial_reconnect_backoff_ms': options.reconnect?.initialDelay ?? 100,
-      'grpc.max_reconnect_backoff_ms': options.reconnect?.maxDelay ?? 5000,
-      'grpc.max_receive_message_length': -1,
-      ...(tls?.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName }),
-      ...options.channelOptions,
-    });
+    this.client = new Client(address, channelCredentials(options.tls), channelOptionsOf(options));
   }
 
   private metadata(): Metadata {
