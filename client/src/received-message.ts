@@ -8,7 +8,7 @@
  * unsettled, so it can be tried again.
  */
 import { status } from '@grpc/grpc-js';
-import { inspect } from 'node:util';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { AckItem, settlePromise, type AckDone, type Acker } from './acker';
 import { deadlineAt, type CallOptions } from './call-options';
 import type { Connection } from './connection';
@@ -52,6 +52,7 @@ export class ReceivedMessage {
   // Private (#) so that they stay out of console.log and JSON of a message.
   readonly #ctx: MessageContext;
   readonly #bytes: Buffer;
+  // Where the id, receipt, payload and the two Timestamps are in #bytes: [at, end), -1 for an absent time.
   readonly #idAt: number;
   readonly #idEnd: number;
   readonly #receiptAt: number;
@@ -118,8 +119,9 @@ export class ReceivedMessage {
     return { id: this.id, queue: this.queue, payload: this.payload, priority: this.priority, attributes: this.attributes, deliveryCount: this.deliveryCount, receipt: this.receipt };
   }
 
-  [inspect.custom](depth: number, options: object, show: typeof inspect): string {
-    return `ReceivedMessage ${show(this.toJSON(), { ...options, depth: depth < 0 ? -1 : depth })}`;
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    if (depth < 0) return options.stylize('[ReceivedMessage]', 'special');
+    return `ReceivedMessage ${show(this.toJSON(), { ...options, depth })}`; // depth: the levels left below this one
   }
 
   /** True once ack() or nack() succeeded or is under way. */

@@ -97,6 +97,8 @@ describe('enqueue and receive', () => {
     expect(shown).toMatch(/^ReceivedMessage \{/);
     for (const text of ["id: 'm-1'", "queue: 'q'", 'priority: 4', "attributes: { k: 'v' }", 'deliveryCount: 1', `receipt: '${m.receipt}'`, 'payload: <Buffer 62 6f 64 79>']) expect(shown).toContain(text);
     expect(shown).not.toMatch(/conn|acker|Connection/);
+    expect(inspect({ m }, { depth: 0 })).toBe('{ m: [ReceivedMessage] }'); // nested below the depth asked for
+    expect(inspect([m], { depth: 1 })).toContain("attributes: [Object]");
     expect(m.payload).toBe(m.payload); // one view, not a new one per read
   });
 
