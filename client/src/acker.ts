@@ -10,8 +10,10 @@
  * resolvers; its outcome goes to a callback shared by every ack of its kind, not a closure per
  * ack. Once acked, the message keeps only the promise: the item is garbage.
  */
-import type { AckBatchResponse, AckEntry, AckResult } from '../../generated/coramq/v1/queue';
+import type { AckBatchResponse, AckResult } from '../../generated/coramq/v1/queue';
 import { batchAnswer, BatchCall, BatchItem } from './batch-call';
+import type { RawAckEntry } from './batch-encoders';
+import { EMPTY, textAt } from './dequeue-decoder';
 import type { Done } from './connection';
 import { Pipeline } from './pipeline';
 import { toError, type CoraMQError } from './errors';
@@ -22,10 +24,17 @@ const noop = (): void => {};
 /** Told an ack's outcome: null, or the error (the message is `item.message`). Called once. */
 export type AckDone = (err: CoraMQError | null, item: AckItem) => void;
 
-/** One ack of one message: the batch entry, with where its outcome goes. */
-export class AckItem extends BatchItem implements AckEntry {
-  readonly id: string;
-  readonly receipt: string;
+/**
+ * One ack of one message: the batch entry, with where its outcome goes. Its id and receipt
+ * stay the bytes the delivery brought (RawAckEntry): thousands of acks may wait for their
+ * answers, and two strings each would be that many more objects for the collector to copy.
+ */
+export class AckItem extends BatchItem implements RawAckEntry {
+  keyBytes: Buffer = EMPTY;
+  idAt = 0;
+  idEnd = 0;
+  receiptAt = 0;
+  receiptEnd = 0;
   /** The promise ack() returned, which `resolve` and `reject` settle; null for acks without one (the worker's). */
   promise: Promise<void> | null = null;
   resolve: () => void = noop;
@@ -39,8 +48,14 @@ export class AckItem extends BatchItem implements AckEntry {
     private readonly done: AckDone,
   ) {
     super(message.queue, deadlineAt);
-    this.id = message.id;
-    this.receipt = message.receipt;
+  }
+
+  get id(): string {
+    return textAt(this.keyBytes, this.idAt, this.idEnd);
+  }
+
+  get receipt(): string {
+    return textAt(this.keyBytes, this.receiptAt, this.receiptEnd);
   }
 
   protected failed(err: CoraMQError): void {

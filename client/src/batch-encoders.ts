@@ -69,8 +69,23 @@ export function encodeEnqueueBatch(req: { queue: string; messages: EnqueueBatchE
   return out.done();
 }
 
+/**
+ * An ack entry whose id and receipt are still the bytes its delivery brought, [idAt, idEnd) and
+ * [receiptAt, receiptEnd) of `keyBytes` (the client's AckItem): they are copied as they are,
+ * with no strings made. `id` and `receipt` read the same bytes as text.
+ */
+export interface RawAckEntry extends AckEntry {
+  readonly keyBytes: Buffer;
+  readonly idAt: number;
+  readonly idEnd: number;
+  readonly receiptAt: number;
+  readonly receiptEnd: number;
+}
+
+const isRaw = (e: AckEntry): e is RawAckEntry => (e as Partial<RawAckEntry>).keyBytes !== undefined;
+
 /** Encodes an AckStreamRequest (or AckBatchRequest): `queue` = 1, `entries` = 2 of {id, receipt, queue}. */
-export function encodeAckBatch(req: { queue: string; entries: AckEntry[] }): Buffer {
+export function encodeAckBatch(req: { queue: string; entries: (AckEntry | RawAckEntry)[] }): Buffer {
   const { entries } = req;
   const queueLen = utf8Length(req.queue);
   let total = stringSize(queueLen);
@@ -78,8 +93,9 @@ export function encodeAckBatch(req: { queue: string; entries: AckEntry[] }): Buf
   const lens = new Array<number>(entries.length * 4);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    const id = (lens[4 * i] = utf8Length(e.id));
-    const receipt = (lens[4 * i + 1] = utf8Length(e.receipt));
+    const raw = isRaw(e);
+    const id = (lens[4 * i] = raw ? e.idEnd - e.idAt : utf8Length(e.id));
+    const receipt = (lens[4 * i + 1] = raw ? e.receiptEnd - e.receiptAt : utf8Length(e.receipt));
     const queue = (lens[4 * i + 2] = utf8Length(e.queue));
     const body = (lens[4 * i + 3] = stringSize(id) + stringSize(receipt) + stringSize(queue));
     total += fieldSize(body);
@@ -90,8 +106,13 @@ export function encodeAckBatch(req: { queue: string; entries: AckEntry[] }): Buf
     const e = entries[i];
     out.byte(18);
     out.varint(lens[4 * i + 3]);
-    out.string(10, e.id, lens[4 * i]);
-    out.string(18, e.receipt, lens[4 * i + 1]);
+    if (isRaw(e)) {
+      out.bytesOf(10, e.keyBytes, e.idAt, e.idEnd);
+      out.bytesOf(18, e.keyBytes, e.receiptAt, e.receiptEnd);
+    } else {
+      out.string(10, e.id, lens[4 * i]);
+      out.string(18, e.receipt, lens[4 * i + 1]);
+    }
     out.string(26, e.queue, lens[4 * i + 2]);
   }
   return out.done();

@@ -143,7 +143,7 @@ export class ReceivedMessage {
     if (s instanceof Promise) return s;
     if (s instanceof AckItem) return s.promise ?? Promise.resolve();
     if (s !== null) return this.alreadySettled('ack', s.kind);
-    const item = new AckItem(this, deadlineAt(options?.deadline, this.#ctx.deadline), settlePromise);
+    const item = this.#item(options, settlePromise);
     const promise = (item.promise = new Promise<void>((resolve, reject) => {
       item.resolve = resolve;
       item.reject = reject;
@@ -154,7 +154,18 @@ export class ReceivedMessage {
 
   /** @internal ack() with a callback (the worker's path: no promise). */
   ackThen(done: AckDone, options?: CallOptions): void {
-    this.#send(new AckItem(this, deadlineAt(options?.deadline, this.#ctx.deadline), done), options);
+    this.#send(this.#item(options, done), options);
+  }
+
+  /** An ack of this delivery, its id and receipt as the bytes it came with. */
+  #item(options: CallOptions | undefined, done: AckDone): AckItem {
+    const item = new AckItem(this, deadlineAt(options?.deadline, this.#ctx.deadline), done);
+    item.keyBytes = this.#bytes;
+    item.idAt = this.#idAt;
+    item.idEnd = this.#idEnd;
+    item.receiptAt = this.#receiptAt;
+    item.receiptEnd = this.#receiptEnd;
+    return item;
   }
 
   #send(item: AckItem, options: CallOptions | undefined): void {

@@ -174,6 +174,19 @@ export class ProtoWriter {
     this.pos += b.length;
   }
 
+  /** A bytes or string field whose value is `src` from `at` to `end`, copied as it is (nothing when empty). */
+  bytesOf(tag: number, src: Uint8Array, at: number, end: number): void {
+    const len = end - at;
+    if (len === 0) return;
+    this.byte(tag);
+    this.varint(len);
+    const buf = this.buf;
+    let pos = this.pos;
+    if (len > SHORT_STRING) buf.set(src.subarray(at, end), pos);
+    else for (let i = at; i < end; i++) buf[pos++] = src[i]; // short, as ids and receipts are: no call into C++
+    this.pos = this.pos + len;
+  }
+
   /** A map<string, string> field (one entry per key, as the generated encoders write it); `sizes` from stringMapSizes. */
   stringMap(tag: number, map: Readonly<Record<string, string>>, sizes: number[] | null): void {
     if (sizes === null) return;
