@@ -13,7 +13,8 @@
 import type { AckBatchResponse, AckResult } from '../../generated/coramq/v1/queue';
 import { batchAnswer, BatchCall, BatchItem } from './batch-call';
 import type { RawAckEntry } from './batch-encoders';
-import { EMPTY, textAt } from './dequeue-decoder';
+import { utf8Text } from '../../src/wire/proto-reader';
+import { EMPTY } from './dequeue-decoder';
 import type { Done } from './connection';
 import { Pipeline } from './pipeline';
 import { toError, type CoraMQError } from './errors';
@@ -51,11 +52,11 @@ export class AckItem extends BatchItem implements RawAckEntry {
   }
 
   get id(): string {
-    return textAt(this.keyBytes, this.idAt, this.idEnd);
+    return utf8Text(this.keyBytes, this.idAt, this.idEnd);
   }
 
   get receipt(): string {
-    return textAt(this.keyBytes, this.receiptAt, this.receiptEnd);
+    return utf8Text(this.keyBytes, this.receiptAt, this.receiptEnd);
   }
 
   protected failed(err: CoraMQError): void {

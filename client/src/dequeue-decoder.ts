@@ -71,9 +71,6 @@ export const KEEP_FRAME_BYTES = 64 * 1024;
 
 export const EMPTY = Buffer.alloc(0);
 
-/** The text of `bytes` in [at, end), as ProtoReader.string() reads it. */
-export const textAt = utf8Text;
-
 /** The payload in [at, end): a view of `bytes` (the one shared empty Buffer when empty). */
 export const bytesAt = (bytes: Buffer, at: number, end: number): Buffer => (end === at ? EMPTY : bytes.subarray(at, end));
 
@@ -109,7 +106,7 @@ export function timeAt(bytes: Buffer, at: number, end: number): number {
 /** Every field of a view, read. */
 export function toDelivery(v: DeliveryView): Delivery {
   return {
-    id: textAt(v.bytes, v.idAt, v.idEnd),
+    id: utf8Text(v.bytes, v.idAt, v.idEnd),
     queue: v.queue,
     payload: bytesAt(v.bytes, v.payloadAt, v.payloadEnd),
     priority: v.priority,
@@ -117,7 +114,7 @@ export function toDelivery(v: DeliveryView): Delivery {
     enqueuedAt: timeAt(v.bytes, v.enqueuedAt, v.enqueuedEnd),
     deliveryCount: v.deliveryCount,
     visibleAt: timeAt(v.bytes, v.visibleAt, v.visibleEnd),
-    receipt: textAt(v.bytes, v.receiptAt, v.receiptEnd),
+    receipt: utf8Text(v.bytes, v.receiptAt, v.receiptEnd),
   };
 }
 

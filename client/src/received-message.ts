@@ -13,7 +13,8 @@ import { AckItem, settlePromise, type AckDone, type Acker } from './acker';
 import { deadlineAt, type CallOptions } from './call-options';
 import type { Connection } from './connection';
 import { optionalDuration, timestampMs, toDuration } from './convert';
-import { bytesAt, textAt, timeAt, type DeliveryView } from './dequeue-decoder';
+import { utf8Text } from '../../src/wire/proto-reader';
+import { bytesAt, timeAt, type DeliveryView } from './dequeue-decoder';
 import { CoraMQError } from './errors';
 
 /** What a message needs from the client that received it. */
@@ -91,12 +92,12 @@ export class ReceivedMessage {
   }
 
   get id(): string {
-    return (this.#id ??= textAt(this.#bytes, this.#idAt, this.#idEnd));
+    return (this.#id ??= utf8Text(this.#bytes, this.#idAt, this.#idEnd));
   }
 
   /** Proof of this delivery (ack, nack and extendVisibility send it). */
   get receipt(): string {
-    return (this.#receipt ??= textAt(this.#bytes, this.#receiptAt, this.#receiptEnd));
+    return (this.#receipt ??= utf8Text(this.#bytes, this.#receiptAt, this.#receiptEnd));
   }
 
   /** The body: a view of the bytes the message was delivered in (copy it to keep it without them). */
