@@ -32,13 +32,15 @@ export interface ConsumerOptions {
   idleMs: number | null;
   /** End at this time regardless; null for never. */
   deadlineAt: number | null;
+  /** Start paused: nothing is leased to it before `Broker.resume`. */
+  paused?: boolean;
 }
 
 export class Consumer implements HeapItem {
   inFlight = 0;
   remaining: number;
-  /** Set by the transport while it cannot take more (write backpressure). */
-  paused = false;
+  /** Set by the transport while it cannot take more (write backpressure, or its turn's deliveries are made). */
+  paused: boolean;
   /** The queue it is subscribed to; null once it ended. */
   owner: Queue | null = null;
   // Intrusive FIFO of the queue's consumers waiting for a message (fair round robin).
@@ -63,6 +65,7 @@ export class Consumer implements HeapItem {
     this.remaining = options.maxMessages;
     this.idleMs = options.idleMs;
     this.deadlineAt = options.deadlineAt;
+    this.paused = options.paused ?? false;
   }
 
   get hasCapacity(): boolean {

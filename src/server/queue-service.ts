@@ -12,6 +12,7 @@ import { errors } from '../errors';
 import * as v from '../validate';
 import { durationMs, toTimestamp, toWireQueue } from './convert';
 import { DequeueStream, type DequeueCall } from './dequeue-stream';
+import type { DeliveryPacer } from './delivery-pacer';
 import { toEntryError, toStatus } from './grpc-status';
 import { unary, type RpcContext } from './rpc';
 import { UndecodableRequest } from './undecodable-request';
@@ -24,6 +25,8 @@ export interface QueueServiceDeps extends RpcContext {
   readonly limits: Limits;
   /** Open streams (Dequeue, EnqueueStream, AckStream), ended with UNAVAILABLE at shutdown. */
   readonly streams: Set<OpenStream>;
+  /** Bounds the deliveries made in one turn of the event loop, across Dequeue streams. */
+  readonly pacer: DeliveryPacer;
 }
 
 export function queueService(deps: QueueServiceDeps): QueueServiceServer {
@@ -143,7 +146,7 @@ export function queueService(deps: QueueServiceDeps): QueueServiceServer {
     ),
 
     dequeue: (call: DequeueCall) => {
-      const stream = new DequeueStream(call, broker, deps.log, (s) => deps.streams.delete(s));
+      const stream = new DequeueStream(call, broker, deps.pacer, deps.log, (s) => deps.streams.delete(s));
       try {
         deps.authenticate(call.metadata);
         const req = call.request;

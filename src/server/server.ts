@@ -22,6 +22,7 @@ import { bearerAuth } from './auth';
 import type { OpenStream } from './batch-stream';
 import { queueService } from './queue-service';
 import { addHealth } from './health';
+import { DeliveryPacer } from './delivery-pacer';
 import { addReflection } from './reflection';
 import { TickDriver } from './tick-driver';
 import { withTolerantDecoders } from './undecodable-request';
@@ -92,7 +93,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   server.addService(
     // A request that cannot be decoded is the caller's INVALID_ARGUMENT, not grpc-js's INTERNAL (undecodable-request.ts).
     withTolerantDecoders(definition),
-    queueService({ broker, limits: config.limits, log, storage, streams, authenticate: bearerAuth(config.authToken) }),
+    queueService({ broker, limits: config.limits, log, storage, streams, pacer: new DeliveryPacer(config.deliveriesPerTurn), authenticate: bearerAuth(config.authToken) }),
   );
   addReflection(server);
   const health = addHealth(server, storage, log);

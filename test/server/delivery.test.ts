@@ -191,3 +191,21 @@ test('messages delivered in one turn share frames; a large backlog streams under
   expect(r.frames).toBeLessThan(200);
   expect((await r.ended()).code).toBe(status.OK);
 });
+
+test('the server delivers at most --deliveries-per-turn messages in one turn; streams that subscribe together get them all in the next turns', async () => {
+  const paced = await startTestServer({ config: (c) => (c.deliveriesPerTurn = 8) });
+  try {
+    await createQueue(paced, 'q');
+    const messages = Array.from({ length: 60 }, (_, i) => ({ id: `m${i}`, payload: Buffer.from('x'), priority: i % 3, delay: undefined, attributes: {}, queue: '' }));
+    await paced.call('enqueueBatch', { queue: 'q', messages });
+    const streams = [0, 1, 2].map(() => dequeue(paced, 'q', { maxInFlight: 64, maxMessages: 20 }));
+    const got = (await Promise.all(streams.map((r) => r.take(20)))).flat();
+    expect(new Set(got.map((m) => m.id)).size).toBe(60);
+    for (const r of streams) {
+      expect(Math.max(...r.frameSizes)).toBeLessThanOrEqual(8);
+      expect((await r.ended()).code).toBe(status.OK);
+    }
+  } finally {
+    await paced.close();
+  }
+});

@@ -7,13 +7,14 @@ import type { DequeueResponse, Message } from '../../generated/coramq/v1/queue';
 
 export class StreamReader {
   readonly messages: Message[] = [];
-  frames = 0;
+  /** How many messages each frame (DequeueResponse) carried, in order. */
+  readonly frameSizes: number[] = [];
   status: StatusObject | null = null;
   private waiters: (() => void)[] = [];
 
   constructor(readonly call: ClientReadableStream<DequeueResponse>) {
     call.on('data', (r: DequeueResponse) => {
-      this.frames++;
+      this.frameSizes.push(r.messages.length);
       this.messages.push(...r.messages);
       this.notify();
     });
@@ -22,6 +23,10 @@ export class StreamReader {
       this.notify();
     });
     call.on('error', () => {}); // the status event carries it
+  }
+
+  get frames(): number {
+    return this.frameSizes.length;
   }
 
   get ids(): string[] {
