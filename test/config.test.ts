@@ -56,6 +56,7 @@ test.each([
   [['--wal-compact-ratio', '0'], /--wal-compact-ratio must be at least 1/],
   [['--max-attributes', '65532', '--max-attribute-value-bytes', '1'], /--max-attributes must be at most 65531/],
   [['--wal-repair=maybe'], /--wal-repair must be true or false/],
+  [['--deliveries-per-turn', '0'], /--deliveries-per-turn must be at least 1/],
 ])('bad configuration %j is refused with a clear message', (argv, message) => {
   expect(() => loadConfig(argv as string[], {})).toThrow(message);
 });
