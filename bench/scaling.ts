@@ -180,17 +180,17 @@ function rssBytes(pid: number): number {
   return m === null ? NaN : Number(m[1]) * 1024;
 }
 
-/** Wall-clock msg/s, and µs of CPU per message of the server and of this (client) process, of `run`. */
-async function timed(phase: string, pid: number, count: number, run: () => Promise<void>): Promise<{ rate: number; cpuUs: number; clientUs: number }> {
+/** Wall-clock msg/s, and µs of CPU per message of the server and of this (client) process, of `run`; `value` is what `run` returned. */
+async function timed<T>(phase: string, pid: number, count: number, run: () => Promise<T>): Promise<{ rate: number; cpuUs: number; clientUs: number; value: T }> {
   const from = monoUs();
   const cpu0 = cpuSeconds(pid);
   const client0 = process.cpuUsage();
   const t0 = performance.now();
-  await run();
+  const value = await run();
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(client0);
   phases[phase] = [from, monoUs()];
-  return { rate: count / s, cpuUs: ((cpuSeconds(pid) - cpu0) / count) * 1e6, clientUs: (c.user + c.system) / count };
+  return { rate: count / s, cpuUs: ((cpuSeconds(pid) - cpu0) / count) * 1e6, clientUs: (c.user + c.system) / count, value };
 }
 
 // ---------- phases ----------
@@ -233,11 +233,15 @@ function consumeStreams(consumer: CoraMQClient, queue: string, streams: number, 
   };
 }
 
-async function drainPhase(consumer: CoraMQClient, queue: string, streams: number, count: number): Promise<void> {
+/** D; resolves with the ms from subscribing to the first message's arrival. */
+async function drainPhase(consumer: CoraMQClient, queue: string, streams: number, count: number): Promise<number> {
   let acks = 0;
-  const c = consumeStreams(consumer, queue, streams, () => {}, () => ++acks >= count);
+  const t0 = performance.now();
+  let first = NaN;
+  const c = consumeStreams(consumer, queue, streams, () => (first = Number.isNaN(first) ? performance.now() - t0 : first), () => ++acks >= count);
   await c.done;
   await c.close();
+  return first;
 }
 
 interface Latency {
@@ -320,6 +324,8 @@ interface Row {
   d?: number;
   dCpu?: number;
   dClient?: number;
+  /** D: ms from subscribing to the first message. */
+  dFirst?: number;
   l?: Latency;
   note: string;
 }
@@ -441,7 +447,7 @@ async function runScenario(sc: Scenario): Promise<Row[]> {
     const lFrom = monoUs();
     const l = await latencyPhase(producer, consumer, sc.streams);
     phases.L = [lFrom, monoUs()];
-    const rows: Row[] = [{ axis: sc.axis, label: sc.label, size: sc.size, e: e.rate, eCpu: e.cpuUs, eClient: e.clientUs, d: d.rate, dCpu: d.cpuUs, dClient: d.clientUs, l, note }];
+    const rows: Row[] = [{ axis: sc.axis, label: sc.label, size: sc.size, e: e.rate, eCpu: e.cpuUs, eClient: e.clientUs, d: d.rate, dCpu: d.cpuUs, dClient: d.clientUs, dFirst: d.value, l, note }];
     if (sc.extra !== undefined) rows.push(await sc.extra(producer, server.pid));
     return rows;
   } finally {
@@ -461,12 +467,12 @@ const us = (server?: number, client?: number): string => (server === undefined ?
 
 function printTable(rows: Row[]): void {
   console.log(`\n## How cost grows: N = ${fmt(N)}, median of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}, window ${WINDOW}, L ${fmt(L_RATE)} msg/s for ${L_SECONDS} s, in memory\n`);
-  console.log('| axis | row | E msg/s | E µs/msg server, client | D msg/s | D µs/msg server, client | L p50 ms | L p99 ms | L max ms | L received | L client GC max, loop delay max ms | notes |');
-  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  console.log('| axis | row | E msg/s | E µs/msg server, client | D msg/s | D µs/msg server, client | D first ms | L p50 ms | L p99 ms | L max ms | L received | L client GC max, loop delay max ms | notes |');
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
   for (const r of rows) {
     const l = r.l;
     console.log(
-      `| ${r.axis} | ${r.label} | ${cell(r.e)} | ${us(r.eCpu, r.eClient)} | ${cell(r.d)} | ${us(r.dCpu, r.dClient)} | ` +
+      `| ${r.axis} | ${r.label} | ${cell(r.e)} | ${us(r.eCpu, r.eClient)} | ${cell(r.d)} | ${us(r.dCpu, r.dClient)} | ${cell(r.dFirst, ms)} | ` +
         `${cell(l?.p50, ms)} | ${cell(l?.p99, ms)} | ${cell(l?.max, ms)} | ${l === undefined ? '—' : `${fmt(l.received)}/${fmt(l.sent)}`} | ` +
         `${l === undefined ? '—' : `${ms(l.clientGcMax)}, ${ms(l.clientLoopMax)}`} | ${r.note} |`,
     );
@@ -504,7 +510,7 @@ function medianRows(rounds: Row[][]): Row[] {
         ? undefined
         : { p50: m((r) => r.l?.p50)!, p99: m((r) => r.l?.p99)!, max: m((r) => r.l?.max)!, sent: m((r) => r.l?.sent)!, received: m((r) => r.l?.received)!,
             clientGcMax: m((r) => r.l?.clientGcMax)!, clientLoopMax: m((r) => r.l?.clientLoopMax)! };
-    return { ...first, e: m((r) => r.e), eCpu: m((r) => r.eCpu), eClient: m((r) => r.eClient), d: m((r) => r.d), dCpu: m((r) => r.dCpu), dClient: m((r) => r.dClient), l };
+    return { ...first, e: m((r) => r.e), eCpu: m((r) => r.eCpu), eClient: m((r) => r.eClient), d: m((r) => r.d), dCpu: m((r) => r.dCpu), dClient: m((r) => r.dClient), dFirst: m((r) => r.dFirst), l };
   });
 }
 
