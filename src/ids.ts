@@ -3,50 +3,65 @@
  *
  * Server-made ids are ULIDs that encode the message's sequence number and table slot
  * (see ServerIds). Receipts are 128 random bits from the CSPRNG (base64url, 22 characters):
- * unguessable, and a new one for every delivery.
+ * unguessable, a new one for every delivery, and kept as bits, not strings (issueReceipt).
  */
 import { randomFillSync } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const POOL_SIZE = 4096;
-
-/** Random bytes taken from a pool refilled in blocks: one CSPRNG call per 256 receipts. */
-class RandomPool {
-  private readonly pool = Buffer.allocUnsafe(POOL_SIZE);
-  private offset = POOL_SIZE;
-
-  take(n: number): number {
-    if (this.offset + n > POOL_SIZE) {
-      randomFillSync(this.pool);
-      this.offset = 0;
-    }
-    const at = this.offset;
-    this.offset += n;
-    return at;
-  }
-
-  get buffer(): Buffer {
-    return this.pool;
-  }
-}
-
-const pool = new RandomPool();
 
 /**
- * Receipts are cut from one base64url text of a whole refill of random bytes: 22
- * characters (132 random bits) each, one CSPRNG call and one encoding per 248 receipts.
+ * A delivery's receipt is 128 random bits kept as four 32-bit words in a column of the
+ * message table (`RECEIPT_WORDS` per slot): no JS object or string lives as long as a
+ * delivery does, so thousands in flight give the garbage collector nothing to copy. Its text,
+ * what clients see, is the base64url of those 16 bytes (big-endian words): 22 characters.
  */
-const RECEIPT_CHARS = 22;
-let receiptText = '';
-let receiptPos = 0;
+export const RECEIPT_WORDS = 4;
+/** Random words taken from a pool refilled in blocks: one CSPRNG call per 1,024 receipts. */
+const POOL_WORDS = 4096;
+const pool = new Int32Array(POOL_WORDS);
+let poolPos = POOL_WORDS;
 
-export function newReceipt(): string {
-  if (receiptPos + RECEIPT_CHARS > receiptText.length) {
-    const at = pool.take(POOL_SIZE);
-    receiptText = pool.buffer.toString('base64url', at, at + POOL_SIZE);
-    receiptPos = 0;
+/** Gives `slot` a new receipt: fresh random bits in its words of `bits`. */
+export function issueReceipt(bits: Int32Array, slot: number): void {
+  if (poolPos === POOL_WORDS) {
+    randomFillSync(pool);
+    poolPos = 0;
   }
-  return receiptText.slice(receiptPos, (receiptPos += RECEIPT_CHARS));
+  const at = slot * RECEIPT_WORDS;
+  bits[at] = pool[poolPos];
+  bits[at + 1] = pool[poolPos + 1];
+  bits[at + 2] = pool[poolPos + 2];
+  bits[at + 3] = pool[poolPos + 3];
+  poolPos += RECEIPT_WORDS;
+}
+
+const B64 = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', (ch) => ch.charCodeAt(0));
+
+/**
+ * The text of `slot`'s receipt: the base64url of its words as 16 big-endian bytes, 22
+ * characters, the last carrying the final 2 bits (its low 4 bits zero). Each character is
+ * six bits of the 128, read straight from the words.
+ */
+export function receiptText(bits: Int32Array, slot: number): string {
+  const at = slot * RECEIPT_WORDS;
+  const w0 = bits[at];
+  const w1 = bits[at + 1];
+  const w2 = bits[at + 2];
+  const w3 = bits[at + 3];
+  return String.fromCharCode(
+    B64[(w0 >>> 26) & 63], B64[(w0 >>> 20) & 63], B64[(w0 >>> 14) & 63], B64[(w0 >>> 8) & 63], B64[(w0 >>> 2) & 63],
+    B64[((w0 & 3) << 4) | ((w1 >>> 28) & 15)],
+    B64[(w1 >>> 22) & 63], B64[(w1 >>> 16) & 63], B64[(w1 >>> 10) & 63], B64[(w1 >>> 4) & 63],
+    B64[((w1 & 15) << 2) | ((w2 >>> 30) & 3)],
+    B64[(w2 >>> 24) & 63], B64[(w2 >>> 18) & 63], B64[(w2 >>> 12) & 63], B64[(w2 >>> 6) & 63], B64[w2 & 63],
+    B64[(w3 >>> 26) & 63], B64[(w3 >>> 20) & 63], B64[(w3 >>> 14) & 63], B64[(w3 >>> 8) & 63], B64[(w3 >>> 2) & 63],
+    B64[(w3 & 3) << 4],
+  );
+}
+
+/** Whether `text` is exactly the text of `slot`'s receipt. */
+export function receiptMatches(bits: Int32Array, slot: number, text: string): boolean {
+  return text.length === 22 && receiptText(bits, slot) === text;
 }
 
 function encodeBase32(value: number, chars: number): string {

@@ -1,9 +1,11 @@
 /**
  * Every live message of the broker, one slot each, as columns (struct of arrays): typed
- * arrays for numbers, sparse columns only for what is usually absent (client ids,
- * attributes), only present in flight (the lease: receipt and holder) or only kept by some
- * storages (the journal's handle). A queued message is a slot number: no JS object per
- * message, so a million queued messages cost the garbage collector nothing.
+ * arrays for numbers (a delivery's receipt too: 128 bits in four words), sparse columns only
+ * for what is usually absent (client ids, attributes), only present in flight (the lease's
+ * holder, a consumer that exists anyway) or only kept by some storages (the journal's
+ * handle). A queued message is a slot number, and a delivered one makes no JS object that
+ * lives as long as its lease: a million queued messages, or thousands in flight, cost the
+ * garbage collector nothing.
  *
  * Invariants: a slot is Free or belongs to exactly one queue (`queueId`) in one state;
  * free slots are on a stack (each knows its place in it, so a given slot can be claimed in
@@ -18,6 +20,7 @@
 import type { Attributes } from './message';
 import type { Consumer } from './consumer';
 import { SparseColumn, growColumn, newColumn } from './columns';
+import { RECEIPT_WORDS } from '../ids';
 
 export const enum SlotState {
   Free = 0,
@@ -31,12 +34,6 @@ export interface Extras {
   /** The id a client chose (absent: the id is the server id encoding seq and slot). */
   clientId?: string;
   attributes?: Attributes;
-}
-
-/** A delivery's hold on a message: its receipt and the consumer it went to. */
-export interface Lease {
-  readonly receipt: string;
-  readonly holder: Consumer;
 }
 
 const NONE = -1;
@@ -72,9 +69,14 @@ export class MessageTable {
   /** Per-queue list of live slots in the order they entered the queue. */
   liveNext: Int32Array;
   livePrev: Int32Array;
+  /**
+   * The current delivery's receipt, RECEIPT_WORDS words per slot (ids.ts: issueReceipt,
+   * receiptText, receiptMatches). Meaningful only while the slot has a `holder`.
+   */
+  receipts: Int32Array;
   readonly extras = new SparseColumn<Extras>();
-  /** Set while the message is in flight (one column, not two). */
-  readonly lease = new SparseColumn<Lease>();
+  /** The consumer a message is leased to: set exactly while its delivery holds a lease. */
+  readonly holder = new SparseColumn<Consumer>();
   /**
    * Storage's own handle for each message (see JournaledMessage); opaque to the engine. Read
    * and write it through `journalRef()` / `setJournalRef()` (in-memory storage never sets one,
@@ -102,6 +104,7 @@ export class MessageTable {
     this.heapIndex = newColumn(Int32Array, capacity, reserve).fill(NONE);
     this.liveNext = newColumn(Int32Array, capacity, reserve);
     this.livePrev = newColumn(Int32Array, capacity, reserve);
+    this.receipts = newColumn(Int32Array, capacity * RECEIPT_WORDS, reserve * RECEIPT_WORDS);
     this.free = newColumn(Int32Array, capacity, reserve);
     this.freePos = newColumn(Int32Array, capacity, reserve);
     for (let s = capacity - 1; s >= 0; s--) this.pushFree(s);
@@ -137,7 +140,7 @@ export class MessageTable {
     this.state[slot] = SlotState.Free;
     this.heapIndex[slot] = NONE;
     this.extras.clear(slot);
-    this.lease.clear(slot);
+    this.holder.clear(slot);
     this.refs.clear(slot);
     this.pushFree(slot);
     this.used--;
@@ -176,6 +179,7 @@ export class MessageTable {
     this.heapIndex = growColumn(this.heapIndex, to).fill(NONE, old);
     this.liveNext = growColumn(this.liveNext, to);
     this.livePrev = growColumn(this.livePrev, to);
+    this.receipts = growColumn(this.receipts, to * RECEIPT_WORDS);
     this.free = growColumn(this.free, to);
     this.freePos = growColumn(this.freePos, to);
     this.capacity = to;

@@ -21,7 +21,7 @@
  *   amortized, not O(n) each time.
  */
 import { CoraError, errors } from '../errors';
-import { newReceipt, parseServerId } from '../ids';
+import { issueReceipt, parseServerId, receiptMatches, receiptText } from '../ids';
 import type { Journal } from '../storage/journal';
 import type { Consumer } from './consumer';
 import { NO_ATTRIBUTES, type Attributes, type MessageView, type SlotView } from './message';
@@ -185,7 +185,7 @@ export class Queue {
       ...this.ctx.journalView.at(slot).snapshot(),
       state,
       dueAt: state === 'ready' ? null : this.ctx.wheel.expiryOf(slot),
-      receipt: t.lease.get(slot)?.receipt ?? null,
+      receipt: t.holder.get(slot) === undefined ? null : receiptText(t.receipts, slot),
     };
   }
 
@@ -288,7 +288,8 @@ export class Queue {
     const t = this.ctx.table;
     t.state[slot] = SlotState.InFlight;
     ++t.deliveryCount[slot];
-    t.lease.set(slot, { receipt: newReceipt(), holder: c });
+    issueReceipt(t.receipts, slot);
+    t.holder.set(slot, c);
     this.ctx.wheel.add(slot, now + c.visibilityTimeoutMs);
     this.inFlightCount++;
     this.totals.delivered++;
@@ -307,7 +308,7 @@ export class Queue {
     const slot = this.find(id);
     const t = this.ctx.table;
     if (slot === NONE || t.state[slot] !== SlotState.InFlight) throw errors.notInFlight(this.name, id);
-    if (receipt !== null && t.lease.get(slot)?.receipt !== receipt) throw errors.staleReceipt(this.name, id);
+    if (receipt !== null && (t.holder.get(slot) === undefined || !receiptMatches(t.receipts, slot, receipt))) throw errors.staleReceipt(this.name, id);
     return slot;
   }
 
@@ -364,9 +365,9 @@ export class Queue {
    */
   private detach(slot: number): Consumer | undefined {
     const t = this.ctx.table;
-    const lease = t.lease.get(slot);
-    t.lease.clear(slot);
-    return lease?.holder;
+    const holder = t.holder.get(slot);
+    t.holder.clear(slot);
+    return holder;
   }
 
   private freeSlot(holder: Consumer | undefined, now: number): void {

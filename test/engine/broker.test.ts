@@ -429,6 +429,8 @@ describe('restore (what storage replays at start)', () => {
     broker.restoreMessage('q', restored('first', 1, { deliveryCount: 2, leaseLost: true }));
     broker.restoreMessage('q', restored('second', 2));
     expect(broker.queue('q').inFlightCount).toBe(1);
+    // No receipt holds it, not even the one its slot's blank receipt words would spell.
+    expect(() => broker.ack('q', 'first', 'A'.repeat(22))).toThrow(expect.objectContaining({ code: 'STALE_RECEIPT' }));
     broker.tick();
     const { sink } = consume('q');
     expect(sink.got.map((d) => [d.id, d.deliveryCount])).toEqual([
