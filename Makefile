@@ -53,7 +53,7 @@ test: build
 
 # Starts a server on localhost:50051 with the default storage. Options: make run ARGS="--port 6000".
 run: build
-	node dist/src/cli.js serve $(ARGS)
+	node $$(node -p "require('./dist/src/server/node-flags.js').SERVER_NODE_FLAGS.join(' ')") dist/src/cli.js serve $(ARGS)
 
 # The engine alone, the transport's ceiling for the client (unary batches vs streams), then the
 # shared peer workload against CoraMQ (stubs and client package) and every peer in one run.

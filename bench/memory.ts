@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CoraMQClient } from '../client/src';
+import { SERVER_NODE_FLAGS } from '../src/server/node-flags';
 
 const { values } = parseArgs({
   options: {
@@ -179,7 +180,7 @@ class Server {
     const dir = mkdtempSync(join(tmpdir(), 'coramq-bench-mem-'));
     const gcFile = join(dir, 'gc.json');
     const port = await freePort();
-    const child = spawn(process.execPath, ['--require', PROBE, CLI, 'serve', '--port', String(port), '--storage', 'memory', '--log-level', 'warn'], {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--require', PROBE, CLI, 'serve', '--port', String(port), '--storage', 'memory', '--log-level', 'warn'], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, CORAMQ_GC_PROBE_FILE: gcFile },
     });

@@ -10,7 +10,9 @@
  *
  * --profile DIR runs each server with --cpu-prof: DIR/server-K.cpuprofile per row, and
  * server-K.phases.json with each phase's window, so `node bench/profile-top.mjs --phase E
- * DIR/server-K.cpuprofile` shows where the server spent one phase.
+ * DIR/server-K.cpuprofile` shows where the server spent one phase. Servers run with
+ * SERVER_NODE_FLAGS (src/server/node-flags.ts); env CORAMQ_NODE_ARGS adds node flags to every
+ * server (as bench/peers/coramq.mjs does), e.g. "--trace-gc".
  *
  * Messages: 256-byte payloads (bytes 0-3 the sequence number, the rest random), priorities
  * 0-9 from a seeded PRNG, as ../shared/peers/WORKLOAD.md. One client connection produces, a
@@ -55,6 +57,7 @@
  *            holds 1,000,000 messages"). Server RSS after the fill is printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SERVER_NODE_FLAGS } from '../src/server/node-flags';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -136,7 +139,7 @@ let phases: Record<string, [number, number]> = {};
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 async function startServer(args: string[]): Promise<Server> {
-  const node: string[] = [];
+  const node = [...SERVER_NODE_FLAGS, ...(process.env.CORAMQ_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   if (values.profile !== undefined) {
     mkdirSync(values.profile, { recursive: true });
     node.push('--cpu-prof', '--cpu-prof-dir', values.profile, '--cpu-prof-name', `server-${++profileSeq}.cpuprofile`);

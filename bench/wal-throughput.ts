@@ -13,6 +13,7 @@
  * Server CPU is utime+stime of its process (all threads) over the phase, from /proc.
  */
 import { spawn } from 'node:child_process';
+import { SERVER_NODE_FLAGS } from '../src/server/node-flags';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +61,7 @@ interface Result {
 
 async function measure(args: string[]): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'coramq-bench-tp-'));
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'info', '--data-dir', dir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, 'serve', '--port', '0', '--log-level', 'info', '--data-dir', dir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const address = await new Promise<string>((resolve, reject) => {
       let out = '';
