@@ -57,7 +57,7 @@
  *            holds 1,000,000 messages"). Server RSS after the fill is printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { SERVER_NODE_FLAGS } from '../src/server/node-flags';
+import { serverNodeArgs } from '../src/server/node-flags';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -139,7 +139,7 @@ let phases: Record<string, [number, number]> = {};
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 async function startServer(args: string[]): Promise<Server> {
-  const node = [...SERVER_NODE_FLAGS, ...(process.env.CORAMQ_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const node = serverNodeArgs();
   if (values.profile !== undefined) {
     mkdirSync(values.profile, { recursive: true });
     node.push('--cpu-prof', '--cpu-prof-dir', values.profile, '--cpu-prof-name', `server-${++profileSeq}.cpuprofile`);

@@ -16,8 +16,7 @@ const QUEUE = 'bench';
  * Node flags for the server: the ones it is meant to run with (src/server/node-flags.ts), then
  * any extra (e.g. --cpu-prof --cpu-prof-dir=DIR, --trace-gc) from env CORAMQ_NODE_ARGS.
  */
-const { SERVER_NODE_FLAGS } = require(`${ROOT}/dist/src/server/node-flags.js`);
-const NODE_ARGS = [...SERVER_NODE_FLAGS, ...(process.env.CORAMQ_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+const NODE_ARGS = require(`${ROOT}/dist/src/server/node-flags.js`).serverNodeArgs();
 
 const client = async (port) => {
   const c = new QueueServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });

@@ -15,3 +15,8 @@
  * configured) nor through NODE_OPTIONS, so it goes on node's command line.
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
+
+/** SERVER_NODE_FLAGS, then the extra flags in `extra` (space-separated: env CORAMQ_NODE_ARGS for the benchmarks). */
+export function serverNodeArgs(extra = process.env.CORAMQ_NODE_ARGS ?? ''): string[] {
+  return [...SERVER_NODE_FLAGS, ...extra.split(' ').filter(Boolean)];
+}
