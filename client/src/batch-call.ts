@@ -5,6 +5,13 @@
  * request (the wire form every server version reads); a batch that mixes queues names each
  * entry's queue and leaves the request's empty, as the contract asks.
  *
+ * How big a batch may be: the `maxSize` option when it is given. By default the cap starts at
+ * `defaultMaxSize` (small, so that the server starts on the first batch of a burst while the
+ * next are made) and grows to a quarter of the entries sent and not yet answered, up to
+ * GROWN_MAX_SIZE: when thousands of entries are already on their way (256 subscriptions acking
+ * 16,384 messages), more small batches only add a gRPC message each, which the server pays
+ * for before it reads the next (bench/README.md, eleventh session).
+ *
  * Failures of the whole call: BATCH_TOO_LARGE (the server's --max-batch-size is below our
  * cap) halves the cap and sends the items again, since nothing of a rejected batch was
  * applied; a mixed batch refused with INVALID_QUEUE_NAME comes from a server that predates
@@ -82,8 +89,17 @@ export function batchAnswer<Res>(done: Done<Res>): Done<Res & { error?: EntryErr
   };
 }
 
+/** The most a batch grows to while many entries wait for answers (the server's default --max-batch-size is 1000). */
+export const GROWN_MAX_SIZE = 256;
+
 export abstract class BatchCall<I extends BatchItem, Res, R> {
   protected readonly coalescer: Coalescer<I>;
+  /** Entries sent and not yet answered (or failed). */
+  private unanswered = 0;
+  /** The cap when few entries wait for answers. */
+  private base: number;
+  /** The cap's upper bound: GROWN_MAX_SIZE, or `maxSize` when given; halved by BATCH_TOO_LARGE. */
+  private ceiling: number;
   /** The server predates entry queues: a batch that mixes queues goes out as one batch per queue. */
   private perQueue = false;
 
@@ -96,6 +112,13 @@ export abstract class BatchCall<I extends BatchItem, Res, R> {
     protected readonly clock: Clock,
   ) {
     this.coalescer = new Coalescer<I>(options, clock, (items) => this.send(items));
+    this.base = this.coalescer.maxSize;
+    this.ceiling = options.maxSize === undefined ? Math.max(this.base, GROWN_MAX_SIZE) : this.base;
+  }
+
+  /** Sets the coalescer's cap for what is unanswered now (see the header). */
+  private resize(): void {
+    this.coalescer.maxSize = Math.min(this.ceiling, Math.max(this.base, this.unanswered >> 2));
   }
 
   /** Sends what is waiting for the next turn now. */
@@ -140,7 +163,11 @@ export abstract class BatchCall<I extends BatchItem, Res, R> {
     const batch = live === items.length ? items : items.filter((i) => !i.settled);
     if (mixed && this.perQueue) return this.sendPerQueue(batch);
     for (const item of batch) item.queue = mixed ? item.target : '';
+    this.unanswered += batch.length;
+    this.resize();
     this.call(mixed ? '' : (queue as string), batch, deadlineAt, (err, res) => {
+      this.unanswered -= batch.length;
+      this.resize();
       if (err !== null) this.failed(batch, mixed, err);
       else this.answered(batch, this.results(res as Res));
     });
@@ -166,7 +193,9 @@ export abstract class BatchCall<I extends BatchItem, Res, R> {
 
   private failed(items: I[], mixed: boolean, err: CoraMQError): void {
     if (err.reason === 'BATCH_TOO_LARGE' && items.length > 1) {
-      this.coalescer.maxSize = Math.max(1, Math.floor(items.length / 2));
+      this.ceiling = Math.max(1, Math.floor(items.length / 2));
+      this.base = Math.min(this.base, this.ceiling);
+      this.resize();
       for (const item of items) if (!item.settled) this.coalescer.add(item);
       this.coalescer.flush();
     } else if (err.reason === 'INVALID_QUEUE_NAME' && mixed) {

@@ -13,10 +13,11 @@ import type { Clock } from './clock';
 export interface BatchingOptions {
   /**
    * The most messages (or acks) in one batch; at most the server's --max-batch-size (1000 by
-   * default). Default 32 on the stream transport: a burst goes out as several batches, so the
-   * server works on the first while the next are still being made (E through the client was
-   * about 1.3-1.7x faster than with 256 here). Default 256 on the unary transport, where each
-   * batch costs a call.
+   * default). When given, every batch keeps to it. By default the cap starts at 32 on the
+   * stream transport: a burst goes out as several batches, so the server works on the first
+   * while the next are still being made (E through the client was about 1.3-1.7x faster than
+   * with 256 here); 256 on the unary transport, where each batch costs a call. It then grows
+   * with the entries waiting for answers, to a quarter of them and at most 256 (batch-call.ts).
    */
   maxSize?: number;
   /** How long a call waits for others to join its batch, in ms. Default 0: until the next turn of the event loop. */
@@ -78,9 +79,13 @@ export class Coalescer<T> {
     this.sendAll(batch);
   };
 
-  /** Sends `items` in batches of at most maxSize (more than one only after the cap was lowered). */
+  /**
+   * Sends `items` in batches of at most maxSize (more than one only after the cap was lowered).
+   * The cap is read once: `send` may change it (batch-call.ts sizes it by what is unanswered).
+   */
   private sendAll(items: T[]): void {
-    if (items.length <= this.maxSize) return this.send(items);
-    for (let i = 0; i < items.length; i += this.maxSize) this.send(items.slice(i, i + this.maxSize));
+    const size = this.maxSize;
+    if (items.length <= size) return this.send(items);
+    for (let i = 0; i < items.length; i += size) this.send(items.slice(i, i + size));
   }
 }

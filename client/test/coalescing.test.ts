@@ -8,6 +8,7 @@ import { InterceptingCall, Metadata, status, type Interceptor, type StatusObject
 import { CancelledError, CoraMQClient, DeadlineExceededError, InvalidArgumentError, InvalidReceiptError, QueueNotFoundError, UnavailableError, type ClientOptions } from '../src';
 import { startTestServer, type TestServer } from '../../test/support/server';
 import { defaultMaxSize } from '../src/coalescer';
+import { GROWN_MAX_SIZE } from '../src/batch-call';
 import { rejection, rpcCounter, type RpcCounter } from './support';
 
 let t: TestServer;
@@ -35,17 +36,36 @@ const connect = (options: ClientOptions = {}, interceptors: Interceptor[] = []):
 };
 const streams = transport === 'stream' ? 1 : 0;
 const maxSize = defaultMaxSize({ transport }); // 32 on the stream, 256 unary
+// A burst of 1,000 calls in one turn: on the stream 32 ×5, then a quarter of what is unanswered
+// (40, 50, 62, 78, 97, 121, 152, 190) and the last 50; unary 256 ×3 and 232 (256 is also the ceiling).
+const burstOf1000 = transport === 'stream' ? 14 : 4;
 
-test('1,000 concurrent enqueue calls go out in batches of the default size; each caller gets the id of its own message', async () => {
+test('1,000 concurrent enqueue calls: the first batch has the default size, the cap grows with the entries unanswered, up to GROWN_MAX_SIZE; each caller gets the id of its own message', async () => {
   const client = connect();
   const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.enqueue('q', `payload-${i}`)));
-  expect(rpcs.batches('Enqueue')).toBe(Math.ceil(1000 / maxSize));
+  const sizes = rpcs.batchQueues('Enqueue').map((b) => b.entries.length);
+  expect(sizes.reduce((a, b) => a + b, 0)).toBe(1000);
+  expect(sizes[0]).toBe(maxSize);
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(Math.max(maxSize, GROWN_MAX_SIZE));
+  // Made in one turn, no answer comes between them: each full batch is at least as big as the one before.
+  const full = sizes.slice(0, -1);
+  expect(full.every((n, i) => i === 0 || n >= full[i - 1])).toBe(true);
+  expect(sizes.length).toBe(burstOf1000);
   expect(rpcs.started('EnqueueStream')).toBe(streams); // one stream carries them all
   expect(rpcs.started('Enqueue')).toBe(0);
   expect(new Set(results.map((r) => r.id)).size).toBe(1000);
   const received = await client.receive('q', { max: 1000 });
   const payloadById = new Map(received.map((m) => [m.id, m.text()]));
   results.forEach((r, i) => expect(payloadById.get(r.id)).toBe(`payload-${i}`));
+});
+
+test('once the answers are in, the cap is back to the default: a later burst of 100 goes out in batches of the default size', async () => {
+  const client = connect();
+  await Promise.all(Array.from({ length: 1000 }, (_, i) => client.enqueue('q', `first-${i}`)));
+  const before = rpcs.batchQueues('Enqueue').length;
+  await Promise.all(Array.from({ length: 100 }, (_, i) => client.enqueue('q', `second-${i}`)));
+  const sizes = rpcs.batchQueues('Enqueue').slice(before).map((b) => b.entries.length);
+  expect(sizes).toEqual(maxSize >= 100 ? [100] : [32, 32, 32, 4]);
 });
 
 test('one bad message in a batch fails only its own caller', async () => {
@@ -155,7 +175,7 @@ test('calls spread over 100 queues go out in full batches, not one per queue; ea
   const queues = Array.from({ length: 100 }, (_, i) => `spread-${i}`);
   await Promise.all(queues.map((q) => client.createQueue(q)));
   const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.enqueue(queues[i % 100], `m${i}`)));
-  expect(rpcs.batches('Enqueue')).toBe(Math.ceil(1000 / maxSize));
+  expect(rpcs.batches('Enqueue')).toBe(burstOf1000); // as many as for one queue
   expect(rpcs.started('EnqueueStream')).toBe(streams);
   // A batch that mixes queues names each entry's queue and leaves the request's empty.
   for (const b of rpcs.batchQueues('Enqueue')) expect([b.queue, b.entries.every((e) => e.startsWith('spread-'))]).toEqual(['', true]);
@@ -263,7 +283,10 @@ test('acks are coalesced into batches; a stale receipt fails only its own ack', 
   const [again] = await client.receive('q');
   expect(again.id).toBe(stale.id);
   const outcomes = await Promise.allSettled(first.map((m) => m.ack()));
-  expect(rpcs.batches('Ack')).toBe(Math.ceil(300 / maxSize));
+  const sizes = rpcs.batchQueues('Ack').map((b) => b.entries.length);
+  expect(sizes.reduce((a, b) => a + b, 0)).toBe(300);
+  expect(sizes[0]).toBe(Math.min(300, maxSize)); // then growing with the acks unanswered (on the stream: 32 ×5, 40, 50, 50)
+  expect(sizes.length).toBe(maxSize < GROWN_MAX_SIZE ? 8 : Math.ceil(300 / maxSize));
   expect(rpcs.started('AckStream')).toBe(streams);
   expect(rpcs.started('Ack')).toBe(0);
   expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
