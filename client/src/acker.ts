@@ -8,7 +8,9 @@
  * One ack is one object while it is under way: the AckItem is the batch entry, its message's
  * record of being acked (received-message.ts), and the holder of ack()'s promise and its
  * resolvers; its outcome goes to a callback shared by every ack of its kind, not a closure per
- * ack. Once acked, the message keeps only the promise: the item is garbage.
+ * ack. The item does not hold its message (only the worker's do, to report a failure with it):
+ * with many subscriptions thousands of acks wait for their answers (bench/README.md, eleventh
+ * session), and a message its caller let go, with its payload view, is garbage meanwhile.
  */
 import type { AckBatchResponse, AckResult } from '../../generated/coramq/v1/queue';
 import { batchAnswer, BatchCall, BatchItem } from './batch-call';
@@ -22,7 +24,7 @@ import type { ReceivedMessage } from './received-message';
 
 const noop = (): void => {};
 
-/** Told an ack's outcome: null, or the error (the message is `item.message`). Called once. */
+/** Told an ack's outcome: null, or the error (the message is `item.message` for the worker's acks). Called once. */
 export type AckDone = (err: CoraMQError | null, item: AckItem) => void;
 
 /**
@@ -44,11 +46,13 @@ export class AckItem extends BatchItem implements RawAckEntry {
   error: CoraMQError | null = null;
 
   constructor(
-    readonly message: ReceivedMessage,
+    queue: string,
+    /** The message acked, kept only for acks that report a failure with it (the worker's); else null. */
+    readonly message: ReceivedMessage | null,
     deadlineAt: number,
     private readonly done: AckDone,
   ) {
-    super(message.queue, deadlineAt);
+    super(queue, deadlineAt);
   }
 
   get id(): string {
@@ -66,10 +70,7 @@ export class AckItem extends BatchItem implements RawAckEntry {
 
   answer(r: AckResult): void {
     if (r.error !== undefined) this.fail(toError(r.error.code, r.error.reason, r.error.message));
-    else if (this.settle()) {
-      this.message.acked(this);
-      this.done(null, this);
-    }
+    else if (this.settle()) this.done(null, this);
   }
 }
 

@@ -30,11 +30,8 @@ export interface NackOptions extends CallOptions {
   delay?: number;
 }
 
-/**
- * How the message was settled: its ack under way (the AckItem itself), its ack done (then only
- * ack()'s promise is kept, or ACKED for an ack without one: the item is garbage), or its nack.
- */
-type Settlement = AckItem | Promise<void> | { kind: 'nack'; promise: Promise<{ deadLettered: boolean }> };
+/** How the message was settled: its ack, under way or done (the AckItem, which keeps ack()'s promise), or its nack. */
+type Settlement = AckItem | { kind: 'nack'; promise: Promise<{ deadLettered: boolean }> };
 
 const ACKED = Promise.resolve();
 
@@ -141,10 +138,9 @@ export class ReceivedMessage {
   /** Removes the message for good. Rejects with MessageNotFoundError or InvalidReceiptError when the lease was lost. */
   ack(options?: CallOptions): Promise<void> {
     const s = this.#current();
-    if (s instanceof Promise) return s;
-    if (s instanceof AckItem) return s.promise ?? Promise.resolve();
+    if (s instanceof AckItem) return s.promise ?? ACKED;
     if (s !== null) return this.alreadySettled('ack', s.kind);
-    const item = this.#item(options, settlePromise);
+    const item = this.#item(options, settlePromise, null);
     const promise = (item.promise = new Promise<void>((resolve, reject) => {
       item.resolve = resolve;
       item.reject = reject;
@@ -155,12 +151,12 @@ export class ReceivedMessage {
 
   /** @internal ack() with a callback (the worker's path: no promise). */
   ackThen(done: AckDone, options?: CallOptions): void {
-    this.#send(this.#item(options, done), options);
+    this.#send(this.#item(options, done, this), options);
   }
 
-  /** An ack of this delivery, its id and receipt as the bytes it came with. */
-  #item(options: CallOptions | undefined, done: AckDone): AckItem {
-    const item = new AckItem(this, deadlineAt(options?.deadline, this.#ctx.deadline), done);
+  /** An ack of this delivery, its id and receipt as the bytes it came with; `message` is for the item to keep (or null). */
+  #item(options: CallOptions | undefined, done: AckDone, message: ReceivedMessage | null): AckItem {
+    const item = new AckItem(this.queue, message, deadlineAt(options?.deadline, this.#ctx.deadline), done);
     item.keyBytes = this.#bytes;
     item.idAt = this.#idAt;
     item.idEnd = this.#idEnd;
@@ -174,11 +170,6 @@ export class ReceivedMessage {
     this.#ctx.acker.ack(item, options?.signal);
   }
 
-  /** @internal `item`, this message's ack, succeeded. */
-  acked(item: AckItem): void {
-    if (this.#settlement === item) this.#settlement = item.promise ?? ACKED;
-  }
-
   /** The settlement under way or done; a failed ack counts as none. */
   #current(): Settlement | null {
     const s = this.#settlement;
@@ -188,7 +179,7 @@ export class ReceivedMessage {
   /** Gives the message back: it is delivered again after `delay` ms (or dead-lettered when out of deliveries). */
   nack(options?: NackOptions): Promise<{ deadLettered: boolean }> {
     const s = this.#current();
-    if (s !== null) return s instanceof AckItem || s instanceof Promise ? this.alreadySettled('nack', 'ack') : s.promise;
+    if (s !== null) return s instanceof AckItem ? this.alreadySettled('nack', 'ack') : s.promise;
     let delay;
     try {
       delay = optionalDuration(options?.delay, 'delay');

@@ -206,7 +206,7 @@ export class Worker {
 
   /** Every ack of the worker reports here (one function, not a closure per message). */
   private readonly onAcked: AckDone = (err, item) => {
-    if (err !== null) this.report(err, { kind: 'ack', queue: this.queue, message: item.message });
+    if (err !== null) this.report(err, { kind: 'ack', queue: this.queue, message: item.message ?? undefined });
     else this.acked++;
     this.settled();
   };

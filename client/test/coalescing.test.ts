@@ -9,6 +9,8 @@ import { CancelledError, CoraMQClient, DeadlineExceededError, InvalidArgumentErr
 import { startTestServer, type TestServer } from '../../test/support/server';
 import { defaultMaxSize } from '../src/coalescer';
 import { GROWN_MAX_SIZE } from '../src/batch-call';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { rejection, rpcCounter, type RpcCounter } from './support';
 
 let t: TestServer;
@@ -325,6 +327,42 @@ test('on the stream, an answer that misses its deadline fails its caller alone; 
   expect(rpcs.started('EnqueueStream')).toBe(1);
   // The late batch was applied all the same (as a unary call whose reply came too late would be).
   expect((await client.getQueue('q')).stats.ready).toBe(2);
+});
+
+test('an ack waiting for its answer does not keep its message: one its caller let go is collected meanwhile, and the ack still resolves', async () => {
+  // Holds the answers on AckStream until the test lets them go.
+  const held: (() => void)[] = [];
+  const holdAcks: Interceptor = (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        next(metadata, {
+          onReceiveMessage(message: unknown, nextMessage: (m: unknown) => void) {
+            if (options.method_definition.path.endsWith('/AckStream')) held.push(() => nextMessage(message));
+            else nextMessage(message);
+          },
+        });
+      },
+    });
+  const client = new CoraMQClient(t.server.address, { clock: t.clock, channelOptions: { interceptors: [holdAcks, rpcs.interceptor] } });
+  clients.push(client);
+  await client.enqueue('q', 'x'.repeat(1000));
+  const acked = await (async () => {
+    const [m] = await client.receive('q');
+    m.payload; // the view a caller reads, kept by the message
+    return { ack: m.ack(), message: new WeakRef(m) };
+  })();
+  await rpcs.untilReceived('AckStream', 1);
+  expect(held).toHaveLength(1);
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  try {
+    gc();
+    expect(acked.message.deref()).toBeUndefined();
+  } finally {
+    held[0](); // also when the expectation failed: close() waits for the answer
+  }
+  await expect(acked.ack).resolves.toBeUndefined();
+  expect((await client.getQueue('q')).stats).toMatchObject({ ackedTotal: 1, inFlight: 0 });
 });
 
 test('close() waits for the answers of batches on the stream before it closes the connection', async () => {
