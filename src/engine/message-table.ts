@@ -20,7 +20,7 @@
 import type { Attributes } from './message';
 import type { Consumer } from './consumer';
 import { SparseColumn, growColumn, newColumn } from './columns';
-import { RECEIPT_WORDS } from '../ids';
+import { RECEIPT_WORDS, receiptMatches, receiptText } from '../ids';
 
 export const enum SlotState {
   Free = 0,
@@ -70,8 +70,8 @@ export class MessageTable {
   liveNext: Int32Array;
   livePrev: Int32Array;
   /**
-   * The current delivery's receipt, RECEIPT_WORDS words per slot (ids.ts: issueReceipt,
-   * receiptText, receiptMatches). Meaningful only while the slot has a `holder`.
+   * The current delivery's receipt, RECEIPT_WORDS words per slot (ids.ts: issueReceipt).
+   * Meaningful only while the slot has a `holder`: read it through receiptOf / receiptIs.
    */
   receipts: Int32Array;
   readonly extras = new SparseColumn<Extras>();
@@ -126,6 +126,16 @@ export class MessageTable {
     this.freePos[slot] = NONE;
     this.used++;
     return slot;
+  }
+
+  /** The text of the receipt of `slot`'s current delivery; null when it holds no lease. */
+  receiptOf(slot: number): string | null {
+    return this.holder.get(slot) === undefined ? null : receiptText(this.receipts, slot);
+  }
+
+  /** Whether `text` is the receipt of `slot`'s current delivery (never, when it holds no lease). */
+  receiptIs(slot: number, text: string): boolean {
+    return this.holder.get(slot) !== undefined && receiptMatches(this.receipts, slot, text);
   }
 
   journalRef(slot: number): unknown {

@@ -7,7 +7,6 @@ import type { MessageTable } from './message-table';
 import type { PayloadStore } from './payload-store';
 import type { TimerWheel } from './timer-wheel';
 import type { JournaledMessage } from '../storage/journal';
-import { receiptText } from '../ids';
 
 export type Attributes = Readonly<Record<string, string>>;
 export const NO_ATTRIBUTES: Attributes = Object.freeze({});
@@ -90,8 +89,7 @@ export class SlotView implements DeliveredMessage, JournaledMessage {
     return this.src.wheel.expiryOf(this.slot);
   }
   get receipt(): string {
-    const t = this.src.table;
-    return t.holder.get(this.slot) === undefined ? '' : receiptText(t.receipts, this.slot);
+    return this.src.table.receiptOf(this.slot) ?? '';
   }
   get journalRef(): unknown {
     return this.src.table.journalRef(this.slot);

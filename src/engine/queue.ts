@@ -21,7 +21,7 @@
  *   amortized, not O(n) each time.
  */
 import { CoraError, errors } from '../errors';
-import { issueReceipt, parseServerId, receiptMatches, receiptText } from '../ids';
+import { issueReceipt, parseServerId } from '../ids';
 import type { Journal } from '../storage/journal';
 import type { Consumer } from './consumer';
 import { NO_ATTRIBUTES, type Attributes, type MessageView, type SlotView } from './message';
@@ -185,7 +185,7 @@ export class Queue {
       ...this.ctx.journalView.at(slot).snapshot(),
       state,
       dueAt: state === 'ready' ? null : this.ctx.wheel.expiryOf(slot),
-      receipt: t.holder.get(slot) === undefined ? null : receiptText(t.receipts, slot),
+      receipt: t.receiptOf(slot),
     };
   }
 
@@ -308,7 +308,7 @@ export class Queue {
     const slot = this.find(id);
     const t = this.ctx.table;
     if (slot === NONE || t.state[slot] !== SlotState.InFlight) throw errors.notInFlight(this.name, id);
-    if (receipt !== null && (t.holder.get(slot) === undefined || !receiptMatches(t.receipts, slot, receipt))) throw errors.staleReceipt(this.name, id);
+    if (receipt !== null && !t.receiptIs(slot, receipt)) throw errors.staleReceipt(this.name, id);
     return slot;
   }
 
