@@ -56,7 +56,6 @@
  *            L then runs on `lat` while `hot` still holds B (target 4's "while another queue
  *            holds 1,000,000 messages"). Server RSS after the fill is printed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { serverNodeArgs } from '../src/server/node-flags';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -65,6 +64,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CoraMQClient, type ReceivedMessage, type Subscription } from '../client/src';
 import { prng } from '../test/support/prng';
+import { cpuSeconds, startServer, type ServerProcess } from './server-process';
 
 const { values } = parseArgs({
   options: {
@@ -85,13 +85,11 @@ const L_RATE = Number(values['l-rate']);
 const AXES = values.axis.split(',');
 const ROUNDS = Number(values.rounds ?? (N >= 10_000 ? 3 : 1));
 const list = (s: string): number[] => s.split(',').map(Number);
-const CLI = join(__dirname, '..', 'src', 'cli.js');
 const WINDOW = 64;
 const PAYLOAD_BYTES = 256;
 const FILL_PER_QUEUE = 5;
 const FILL_BATCH = 1000;
 const WARM_UP = 10_000; // messages through E and D before each row's clocks (at most N)
-const TICKS = 100; // clock ticks per second (USER_HZ)
 const FALL = 0.8; // flag a ratio below this
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -127,55 +125,18 @@ async function windowed(count: number, window: number, fn: (i: number) => Promis
 
 // ---------- the server ----------
 
-interface Server {
-  address: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
 let profileSeq = 0;
 /** With --profile: each phase's start and end on the monotonic clock (µs, as V8's profile timestamps). */
 let phases: Record<string, [number, number]> = {};
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-async function startServer(args: string[]): Promise<Server> {
+async function startScalingServer(args: string[]): Promise<ServerProcess> {
   const node = serverNodeArgs();
   if (values.profile !== undefined) {
     mkdirSync(values.profile, { recursive: true });
     node.push('--cpu-prof', '--cpu-prof-dir', values.profile, '--cpu-prof-name', `server-${++profileSeq}.cpuprofile`);
   }
-  const child: ChildProcess = spawn(process.execPath, [...node, CLI, 'serve', '--port', '0', '--storage', 'memory', '--log-level', 'info', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /"address":"([^"]+)"/.exec(out);
-      if (m !== null) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume(); // keep draining the log
-        resolve(m[1]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return {
-    address,
-    pid: child.pid as number,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS;
+  return startServer(node, ['--storage', 'memory', '--log-level', 'info', ...args]);
 }
 
 function rssBytes(pid: number): number {
@@ -436,7 +397,7 @@ function scenarios(): Scenario[] {
 }
 
 async function runScenario(sc: Scenario): Promise<Row[]> {
-  const server = await startServer(sc.serverArgs);
+  const server = await startScalingServer(sc.serverArgs);
   const producer = new CoraMQClient(server.address);
   const consumer = new CoraMQClient(server.address);
   try {

@@ -5,8 +5,8 @@
 // under this load, how much of the second the disk had no write in flight, and the steps from
 // one write's end to the next one's start: the event loop seeing the write finish, the reply,
 // the client's next batch arriving, and the server turning that batch into the next write.
-// Needs `make build client` and perf with syscall tracepoints (root); without perf it prints
-// only E. Asserts nothing.
+// Needs `make build client`, `npx tsc -p tsconfig.bench.json` (bench/server-process.ts) and perf
+// with syscall tracepoints (root); without perf it prints only E. Asserts nothing.
 //
 //   node bench/wal-cycle.mjs [--messages 300000] [--outstanding 64] [--server-args "--fsync always"]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -27,23 +27,11 @@ const N = Number(values.messages);
 const OUTSTANDING = Number(values.outstanding);
 const { CoraMQClient } = await import(join(ROOT, 'client/dist/esm/index.mjs'));
 const { serverNodeArgs } = (await import(join(ROOT, 'dist/src/server/node-flags.js'))).default;
+const { startServer } = (await import(join(ROOT, 'dist/bench/server-process.js'))).default;
 
 const dir = mkdtempSync(join(tmpdir(), 'coramq-wal-cycle-'));
-const server = spawn(
-  process.execPath,
-  [...serverNodeArgs(), join(ROOT, 'dist/src/cli.js'), 'serve', '--port', '0', '--storage', 'wal', '--data-dir', join(dir, 'data'), ...values['server-args'].split(' ').filter(Boolean)],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const port = await new Promise((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (d) => {
-    out += d;
-    const m = /"address":"[^"]*:(\d+)"/.exec(out);
-    if (m !== null) resolve(Number(m[1]));
-  });
-  server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-});
-const client = new CoraMQClient(`127.0.0.1:${port}`);
+const server = await startServer(serverNodeArgs(), ['--storage', 'wal', '--data-dir', join(dir, 'data'), ...values['server-args'].split(' ').filter(Boolean)]);
+const client = new CoraMQClient(server.address);
 await client.createQueue('bench');
 const payload = Buffer.alloc(256, 7);
 
@@ -62,8 +50,7 @@ await Promise.all(Array.from({ length: OUTSTANDING }, worker));
 const rate = N / ((performance.now() - e0) / 1000);
 const trace1s = traced === null ? null : await traced;
 await client.close();
-server.kill('SIGTERM');
-await new Promise((r) => server.once('exit', r));
+await server.stop();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`E: ${Math.round(rate).toLocaleString('en-US')} msg/s (${N.toLocaleString('en-US')} messages, ${OUTSTANDING} calls outstanding, ${values['server-args']})`);

@@ -12,14 +12,14 @@
  *    arrive, until every message is acked.
  * Server CPU is utime+stime of its process (all threads) over the phase, from /proc.
  */
-import { spawn } from 'node:child_process';
 import { SERVER_NODE_FLAGS } from '../src/server/node-flags';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { QueueServiceClient, type AckEntry, type DequeueResponse } from '../generated/coramq/v1/queue';
+import { cpuSeconds, startServer } from './server-process';
 
 const { values } = parseArgs({
   options: {
@@ -33,8 +33,6 @@ const N = Number(values.messages);
 const ROUNDS = Number(values.rounds);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);
-const CLI = join(__dirname, '..', 'src', 'cli.js');
-const TICKS = 100; // clock ticks per second (USER_HZ)
 
 const VARIANTS: [string, string[]][] = [
   ['memory', ['--storage', 'memory']],
@@ -42,12 +40,6 @@ const VARIANTS: [string, string[]][] = [
   ['wal interval', ['--storage', 'wal', '--fsync', 'interval']],
   ['wal never', ['--storage', 'wal', '--fsync', 'never']],
 ];
-
-const cpuSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS;
-};
 
 const call = <Req, Res>(fn: (req: Req, md: Metadata, cb: (e: ServiceError | null, r: Res) => void) => unknown, req: Req): Promise<Res> =>
   new Promise((resolve, reject) => fn(req, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))));
@@ -61,19 +53,10 @@ interface Result {
 
 async function measure(args: string[]): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'coramq-bench-tp-'));
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, 'serve', '--port', '0', '--log-level', 'info', '--data-dir', dir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = await startServer(SERVER_NODE_FLAGS, ['--log-level', 'info', '--data-dir', dir, ...args]);
   try {
-    const address = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"address":"([^"]+)"/.exec(out);
-        if (m !== null) resolve(m[1]);
-      });
-      child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    });
-    const pid = child.pid as number;
-    const c = new QueueServiceClient(address, credentials.createInsecure());
+    const pid = server.pid;
+    const c = new QueueServiceClient(server.address, credentials.createInsecure());
     await call(c.createQueue.bind(c), { name: 'b', config: { visibilityTimeout: { seconds: 60, nanos: 0 }, maxDeliveries: 0, deadLetterQueue: '', maxDepth: 0 } });
     const payload = Buffer.alloc(256, 7);
     const messages = Array.from({ length: BATCH }, (_, i) => ({ id: '', payload, priority: i % 10, delay: undefined, attributes: {}, queue: '' }));
@@ -121,8 +104,7 @@ async function measure(args: string[]): Promise<Result> {
     c.close();
     return { e: sent / eS, d: sent / dS, eCpuUs: (eCpu / sent) * 1e6, dCpuUs: (dCpu / sent) * 1e6 };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
