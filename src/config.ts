@@ -49,6 +49,8 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** Most deliveries made in one turn of the event loop, across Dequeue streams (delivery-pacer.ts). */
   deliveriesPerTurn: number;
+  /** HTTP/2 receive window per connection and per stream, in bytes (receive-window.ts). */
+  receiveWindow: number;
   limits: Limits;
   // HTTP JSON API (src/http/)
   /** null: the HTTP API is off. */
@@ -101,6 +103,7 @@ export const OPTIONS: Option[] = [
   { flag: 'tls-key', env: 'CORAMQ_TLS_KEY', kind: 'string', default: null, help: 'PEM private key file for --tls-cert.', apply: (c, v) => (c.tlsKey = v as string) },
   { flag: 'shutdown-grace', env: 'CORAMQ_SHUTDOWN_GRACE', kind: 'duration', default: '10s', help: 'On SIGTERM/SIGINT, how long running calls get to finish before they are cancelled.', apply: (c, v) => (c.shutdownGraceMs = v as number) },
   { flag: 'deliveries-per-turn', env: 'CORAMQ_DELIVERIES_PER_TURN', kind: 'int', default: '2048', help: 'Most messages the server delivers in one turn of its event loop, across all Dequeue streams; the rest go in the next turns, once what was made has left. Bounds the stall when many streams subscribe to a backlog at once.', apply: (c, v) => (c.deliveriesPerTurn = v as number) },
+  { flag: 'receive-window', env: 'CORAMQ_RECEIVE_WINDOW', kind: 'bytes', default: '8MiB', help: "How much a client may send on one connection, and on each stream, before the server has read it (HTTP/2 flow control; HTTP/2's own window is 65535 bytes). Lets many acks be on their way at once; it is also what the server may hold unread per connection.", apply: (c, v) => (c.receiveWindow = v as number) },
   { flag: 'max-payload-bytes', env: 'CORAMQ_MAX_PAYLOAD_BYTES', kind: 'bytes', default: '256KiB', help: 'Largest message payload (INVALID_ARGUMENT beyond).', apply: limit('maxPayloadBytes') },
   { flag: 'max-batch-size', env: 'CORAMQ_MAX_BATCH_SIZE', kind: 'int', default: '1000', help: 'Most entries in one EnqueueBatch or AckBatch (INVALID_ARGUMENT beyond).', apply: limit('maxBatchSize') },
   { flag: 'max-attributes', env: 'CORAMQ_MAX_ATTRIBUTES', kind: 'int', default: '16', help: 'Most attributes on one message (INVALID_ARGUMENT beyond).', apply: limit('maxAttributes') },
@@ -197,6 +200,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     tlsKey: null,
     shutdownGraceMs: 0,
     deliveriesPerTurn: 0,
+    receiveWindow: 0,
     limits: {} as Limits,
     httpPort: null,
     httpMaxBodyBytes: 0,
@@ -214,6 +218,9 @@ function checkConfig(c: ServerConfig): void {
   if (c.port > 65535) throw new Error(`--port must be at most 65535 (got ${c.port})`);
   if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');
   if (c.deliveriesPerTurn < 1) throw new Error(`--deliveries-per-turn must be at least 1 (got ${c.deliveriesPerTurn})`);
+  if (c.receiveWindow < 65_535 || c.receiveWindow > 2 ** 31 - 1) {
+    throw new Error(`--receive-window must be from 65535 bytes (HTTP/2's own window) to 2147483647 (2^31 - 1, HTTP/2's largest) (got ${c.receiveWindow})`);
+  }
   const l = c.limits;
   if (l.defaultVisibilityTimeoutMs < 1 || l.defaultVisibilityTimeoutMs > MAX_VISIBILITY_TIMEOUT_MS) {
     throw new Error('--default-visibility-timeout must be between 1ms and 12h');

@@ -57,6 +57,8 @@ test.each([
   [['--max-attributes', '65532', '--max-attribute-value-bytes', '1'], /--max-attributes must be at most 65531/],
   [['--wal-repair=maybe'], /--wal-repair must be true or false/],
   [['--deliveries-per-turn', '0'], /--deliveries-per-turn must be at least 1/],
+  [['--receive-window', '64000'], /--receive-window must be from 65535 bytes \(HTTP\/2's own window\) to 2147483647/],
+  [['--receive-window', '2GiB'], /--receive-window must be from 65535 bytes \(HTTP\/2's own window\) to 2147483647/],
 ])('bad configuration %j is refused with a clear message', (argv, message) => {
   expect(() => loadConfig(argv as string[], {})).toThrow(message);
 });

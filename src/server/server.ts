@@ -24,6 +24,7 @@ import { queueService } from './queue-service';
 import { addHealth } from './health';
 import { DeliveryPacer } from './delivery-pacer';
 import { addReflection } from './reflection';
+import { applyReceiveWindow, receiveWindowOption } from './receive-window';
 import { TickDriver } from './tick-driver';
 import { withTolerantDecoders } from './undecodable-request';
 
@@ -79,6 +80,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const streams = new Set<OpenStream>();
   const server = new Server({
     'grpc.max_receive_message_length': config.limits.maxRequestBytes,
+    ...receiveWindowOption(config.receiveWindow),
   });
   // Dequeue's responses are encoded as deliveries are made (delivery-frame.ts): same bytes, less CPU.
   const definition = {
@@ -105,6 +107,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
+  if (!applyReceiveWindow(server, config.receiveWindow)) {
+    log.warn({ receiveWindow: config.receiveWindow }, "--receive-window not applied: this grpc-js's HTTP/2 servers cannot be reached (receive-window.ts); clients get HTTP/2's 65535 bytes");
+  }
   const address = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   const durable = storage.kind === 'wal' ? { dataDir: config.dataDir, fsync: config.wal.fsync } : {};
   log.info(
