@@ -83,6 +83,7 @@ bench-smoke: build client
 	node bench/sync-write.mjs --writes 100
 	node bench/wal-cycle.mjs --messages 5000
 	node bench/platform-stalls.mjs --sizes 0,16 --seconds 0.5 --rounds 1
+	node bench/ack-window.mjs --messages 2000 --streams 8 --rounds 1
 
 # The client package @coramq/client (client/): CommonJS, an ES module entry and types in
 # client/dist, built from client/src and generated/. `make test` runs its tests from source;
