@@ -3,6 +3,8 @@
  * environment variable (the flag wins). README's configuration table mirrors OPTIONS (a
  * test keeps them in step).
  */
+import { HTTP2_DEFAULT_WINDOW, HTTP2_MAX_WINDOW } from './server/receive-window';
+
 export interface Limits {
   maxPayloadBytes: number;
   maxBatchSize: number;
@@ -218,8 +220,8 @@ function checkConfig(c: ServerConfig): void {
   if (c.port > 65535) throw new Error(`--port must be at most 65535 (got ${c.port})`);
   if ((c.tlsCert === null) !== (c.tlsKey === null)) throw new Error('--tls-cert and --tls-key go together');
   if (c.deliveriesPerTurn < 1) throw new Error(`--deliveries-per-turn must be at least 1 (got ${c.deliveriesPerTurn})`);
-  if (c.receiveWindow < 65_535 || c.receiveWindow > 2 ** 31 - 1) {
-    throw new Error(`--receive-window must be from 65535 bytes (HTTP/2's own window) to 2147483647 (2^31 - 1, HTTP/2's largest) (got ${c.receiveWindow})`);
+  if (c.receiveWindow < HTTP2_DEFAULT_WINDOW || c.receiveWindow > HTTP2_MAX_WINDOW) {
+    throw new Error(`--receive-window must be from ${HTTP2_DEFAULT_WINDOW} bytes (HTTP/2's own window) to ${HTTP2_MAX_WINDOW} (2^31 - 1, HTTP/2's largest) (got ${c.receiveWindow})`);
   }
   const l = c.limits;
   if (l.defaultVisibilityTimeoutMs < 1 || l.defaultVisibilityTimeoutMs > MAX_VISIBILITY_TIMEOUT_MS) {

@@ -7,7 +7,7 @@
  * A consumer acks on one AckStream per client, on the connection its deliveries come in on.
  * With 256 subscriptions of 64 in flight, 16,384 acks are on their way at once, about 1 MB of
  * AckStream requests; with 64 KiB of window they waited in the client for the server's
- * WINDOW_UPDATEs, 140-190 ms at p50, and every waiting ack (its promise, its message) was
+ * WINDOW_UPDATEs, 130-190 ms at p50, and every waiting ack (its promise, its message) was
  * copied by the client's garbage collector meanwhile (bench/README.md, thirteenth session).
  *
  * Each new session gets `bytes` of connection window (`setLocalWindowSize`) and the same per
