@@ -3,7 +3,7 @@
  * environment variable (the flag wins). README's configuration table mirrors OPTIONS (a
  * test keeps them in step).
  */
-import { HTTP2_DEFAULT_WINDOW, HTTP2_MAX_WINDOW } from './server/receive-window';
+import { HTTP2_DEFAULT_WINDOW, HTTP2_MAX_WINDOW } from './wire/http2-window';
 
 export interface Limits {
   maxPayloadBytes: number;

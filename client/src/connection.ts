@@ -18,6 +18,7 @@ import { decodeAckBatchResponse, decodeAckStreamResponse, decodeEnqueueBatchResp
 import { encodeAckBatch, encodeEnqueueBatch } from './batch-encoders';
 import type { Clock } from './clock';
 import { abortError, CoraMQError, InvalidArgumentError, isTransient, statusError } from './errors';
+import { HTTP2_DEFAULT_WINDOW, HTTP2_MAX_WINDOW } from '../../src/wire/http2-window';
 
 type Service = typeof QueueServiceService;
 export type UnaryMethod = { [K in keyof Service]: Service[K]['responseStream'] extends false ? K : never }[keyof Service];
@@ -61,15 +62,12 @@ export interface ConnectionOptions {
  * Each Dequeue stream stays bounded by its maxInFlight whatever the window.
  */
 export const DEFAULT_RECEIVE_WINDOW = 8 * 1024 * 1024;
-/** HTTP/2's bounds for a window: 65,535 to 2^31 - 1 bytes (RFC 9113, 6.9.1). */
-const MIN_WINDOW = 65_535;
-const MAX_WINDOW = 2 ** 31 - 1;
 
 /** The grpc-js channel options of a connection with these options. */
 export function channelOptionsOf(options: ConnectionOptions): ClientOptions {
   const window = options.receiveWindow ?? DEFAULT_RECEIVE_WINDOW;
-  if (!Number.isInteger(window) || window < MIN_WINDOW || window > MAX_WINDOW) {
-    throw new InvalidArgumentError(`receiveWindow must be an integer number of bytes from ${MIN_WINDOW} to ${MAX_WINDOW} (got ${window})`, status.INVALID_ARGUMENT);
+  if (!Number.isInteger(window) || window < HTTP2_DEFAULT_WINDOW || window > HTTP2_MAX_WINDOW) {
+    throw new InvalidArgumentError(`receiveWindow must be an integer number of bytes from ${HTTP2_DEFAULT_WINDOW} to ${HTTP2_MAX_WINDOW} (got ${window})`, status.INVALID_ARGUMENT);
   }
   const tls = typeof options.tls === 'object' ? options.tls : undefined;
   return {

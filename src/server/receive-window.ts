@@ -22,10 +22,7 @@
  */
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
-
-/** HTTP/2's own window, and its bounds (RFC 9113, 6.9.1 and 6.9.2). */
-export const HTTP2_DEFAULT_WINDOW = 65_535;
-export const HTTP2_MAX_WINDOW = 2 ** 31 - 1;
+import { HTTP2_DEFAULT_WINDOW } from '../wire/http2-window';
 
 /** grpc-js's name for the option, passed to `new Server()`. */
 export function receiveWindowOption(bytes: number): { 'grpc-node.flow_control_window': number } {
