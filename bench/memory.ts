@@ -7,7 +7,8 @@
  *                             [--rate 2000] [--latency-messages 20000] [--window 64]
  *
  * The server is the built CLI (`coramq serve --storage memory --log-level warn`) in a child
- * process, preloaded with bench/gc-probe.cjs (which reports its GC pauses on SIGUSR2; src/ is
+ * process with the server's node flags (src/server/node-flags.ts, plus env CORAMQ_NODE_ARGS),
+ * preloaded with bench/gc-probe.cjs (which reports its GC pauses on SIGUSR2; src/ is
  * unchanged). Two fresh servers, one after the other:
  *
  * 1. "L, other queue empty": queues `bulk` (empty) and `lat`; the L phase below on `lat`.
@@ -36,7 +37,7 @@ import { join } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CoraMQClient } from '../client/src';
-import { SERVER_NODE_FLAGS } from '../src/server/node-flags';
+import { serverNodeArgs } from '../src/server/node-flags';
 
 const { values } = parseArgs({
   options: {
@@ -180,7 +181,7 @@ class Server {
     const dir = mkdtempSync(join(tmpdir(), 'coramq-bench-mem-'));
     const gcFile = join(dir, 'gc.json');
     const port = await freePort();
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--require', PROBE, CLI, 'serve', '--port', String(port), '--storage', 'memory', '--log-level', 'warn'], {
+    const child = spawn(process.execPath, [...serverNodeArgs(), '--require', PROBE, CLI, 'serve', '--port', String(port), '--storage', 'memory', '--log-level', 'warn'], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, CORAMQ_GC_PROBE_FILE: gcFile },
     });

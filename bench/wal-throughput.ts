@@ -10,9 +10,10 @@
  *    flight, until `messages` are confirmed.
  * D: one Dequeue stream (max_in_flight 4000), acked with AckBatch of up to 500 as messages
  *    arrive, until every message is acked.
- * Server CPU is utime+stime of its process (all threads) over the phase, from /proc.
+ * Server CPU is utime+stime of its process (all threads) over the phase, from /proc. The
+ * server runs with its node flags (src/server/node-flags.ts) plus env CORAMQ_NODE_ARGS.
  */
-import { SERVER_NODE_FLAGS } from '../src/server/node-flags';
+import { serverNodeArgs } from '../src/server/node-flags';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +54,7 @@ interface Result {
 
 async function measure(args: string[]): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'coramq-bench-tp-'));
-  const server = await startServer(SERVER_NODE_FLAGS, ['--log-level', 'info', '--data-dir', dir, ...args]);
+  const server = await startServer(serverNodeArgs(), ['--log-level', 'info', '--data-dir', dir, ...args]);
   try {
     const pid = server.pid;
     const c = new QueueServiceClient(server.address, credentials.createInsecure());
