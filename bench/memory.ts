@@ -6,10 +6,10 @@
  *   node dist/bench/memory.js [--messages 1000000] [--batch 500] [--concurrency 8]
  *                             [--rate 2000] [--latency-messages 20000] [--window 64]
  *
- * The server is the built CLI (`coramq serve --storage memory --log-level warn`) in a child
- * process with the server's node flags (src/server/node-flags.ts, plus env CORAMQ_NODE_ARGS),
- * preloaded with bench/gc-probe.cjs (which reports its GC pauses on SIGUSR2; src/ is
- * unchanged). Two fresh servers, one after the other:
+ * The server is the built CLI (`coramq serve --storage memory`) in a child process
+ * (bench/server-process.ts) with the server's node flags (src/server/node-flags.ts, plus env
+ * CORAMQ_NODE_ARGS), preloaded with bench/gc-probe.cjs (which reports its GC pauses on
+ * SIGUSR2; src/ is unchanged). Two fresh servers, one after the other:
  *
  * 1. "L, other queue empty": queues `bulk` (empty) and `lat`; the L phase below on `lat`.
  * 2. "L, other queue holds N": queues `bulk` and `lat`; after 0.5 s the server's VmRSS (idle);
@@ -28,16 +28,15 @@
  * ⌈p·n⌉). GC: the longest pause (perf_hooks 'gc' entries) in the server and in this process
  * during the L phase (from the first send until every message arrived).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CoraMQClient } from '../client/src';
 import { serverNodeArgs } from '../src/server/node-flags';
+import { startServer, type ServerProcess } from './server-process';
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +59,6 @@ const BEANSTALKD_BYTES = 462;
 const L_MAX_OUTSTANDING = 10_000;
 const L_GRACE_MS = 10_000;
 const STALL_MS = 3;
-const CLI = join(__dirname, '..', 'src', 'cli.js');
 const PROBE = join(__dirname, '..', '..', 'bench', 'gc-probe.cjs');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -85,33 +83,6 @@ function rssBytes(pid: number): number {
 /** ms the process's main thread (its event loop) has spent waiting for a CPU while runnable. */
 function runQueueWaitMs(pid: number | 'self'): number {
   return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function tcpReady(port: number): Promise<void> {
-  const end = now() + 30_000;
-  while (now() < end) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`server did not listen on ${port}`);
 }
 
 // ---- GC pauses ----
@@ -170,33 +141,30 @@ class ClientGc {
 class Server {
   private seq = 0;
   private constructor(
-    readonly child: ChildProcess,
-    readonly pid: number,
-    readonly address: string,
+    private readonly process: ServerProcess,
     private readonly dir: string,
     private readonly gcFile: string,
   ) {}
 
+  get address(): string {
+    return this.process.address;
+  }
+  get pid(): number {
+    return this.process.pid;
+  }
+
   static async start(): Promise<Server> {
     const dir = mkdtempSync(join(tmpdir(), 'coramq-bench-mem-'));
     const gcFile = join(dir, 'gc.json');
-    const port = await freePort();
-    const child = spawn(process.execPath, [...serverNodeArgs(), '--require', PROBE, CLI, 'serve', '--port', String(port), '--storage', 'memory', '--log-level', 'warn'], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, CORAMQ_GC_PROBE_FILE: gcFile },
-    });
-    child.once('exit', (code, signal) => {
-      if (code !== 0 && signal !== 'SIGTERM') console.error(`server exited: code ${code}, signal ${signal}`);
-    });
-    await tcpReady(port);
-    return new Server(child, child.pid as number, `127.0.0.1:${port}`, dir, gcFile);
+    const server = await startServer([...serverNodeArgs(), '--require', PROBE], ['--storage', 'memory', '--log-level', 'info'], { ...process.env, CORAMQ_GC_PROBE_FILE: gcFile });
+    return new Server(server, dir, gcFile);
   }
 
   /** The server's GC pauses since the previous call (or its start), and its memoryUsage() now. */
   async gc(full = false): Promise<ServerGcReport> {
     if (full) writeFileSync(`${this.gcFile}.full`, '');
     const want = ++this.seq;
-    this.child.kill('SIGUSR2');
+    process.kill(this.process.pid, 'SIGUSR2');
     const end = now() + 10_000;
     while (now() < end) {
       try {
@@ -211,13 +179,10 @@ class Server {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGTERM');
-      await exited;
-    }
+    await this.process.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+
 }
 
 // ---- phases ----

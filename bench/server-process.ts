@@ -1,6 +1,6 @@
 /**
  * The built server as a child process, for the benchmarks that measure it from outside
- * (scaling.ts, wal-throughput.ts, wal-cycle.mjs): started on port 0, its address read from
+ * (scaling.ts, wal-throughput.ts, memory.ts, wal-cycle.mjs, ack-window.mjs): started on port 0, its address read from
  * its "listening" log line, its log drained from then on, stopped with SIGTERM. And the CPU
  * time it used, from /proc.
  */
@@ -20,9 +20,12 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Runs `node <nodeArgs> cli.js serve --port 0 <serveArgs>`; resolves once it listens. */
-export async function startServer(nodeArgs: readonly string[], serveArgs: readonly string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', ...serveArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Runs `node <nodeArgs> cli.js serve --port 0 <serveArgs>` (with `env`, this process's by
+ * default); resolves once it listens. Its log level must let the "listening" line (info) through.
+ */
+export async function startServer(nodeArgs: readonly string[], serveArgs: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', ...serveArgs], { stdio: ['ignore', 'pipe', 'inherit'], env });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -38,11 +41,16 @@ export async function startServer(nodeArgs: readonly string[], serveArgs: readon
     child.stdout.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`the server exited while in use: code ${code}, signal ${signal}`);
+  });
   return {
     address,
     port: Number(address.slice(address.lastIndexOf(':') + 1)),
     pid: child.pid as number,
     async stop() {
+      stopping = true;
       child.kill('SIGTERM');
       await exited;
     },
